@@ -1,0 +1,1 @@
+"""OpsGraph: a GraphQL backend for user-operations teams."""

@@ -1,0 +1,58 @@
+"""The per-request context: settings, database, the authenticated actor and fresh loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.api.errors import ClientError
+from app.api.loaders import Loaders
+from app.auth.service import Actor, authenticate
+from app.db import Database
+from app.settings import Settings
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response
+    settings: Settings
+    db: Database
+    actor: Actor | None
+    auth_problem: str  # why `actor` is None, for the error a protected field raises
+    loaders: Loaders
+
+    def page_size(self, first: int) -> int:
+        """A list's `first`, checked against the page limit before any SQL runs."""
+        limit = self.settings.max_page_size
+        if not 0 <= first <= limit:
+            raise ClientError(f"first must be between 0 and {limit}", "BAD_USER_INPUT")
+        return first
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def build_context(
+    request: Request, response: Response, settings: Settings, db: Database
+) -> Context:
+    token = bearer_token(request)
+    actor: Actor | None = None
+    problem = "missing API key: send 'Authorization: Bearer <key>'"
+    if token is not None:
+        async with db.read() as session:
+            actor = await authenticate(session, token)
+        problem = "invalid or revoked API key"
+    return Context(
+        request=request,
+        response=response,
+        settings=settings,
+        db=db,
+        actor=actor,
+        auth_problem=problem,
+        loaders=Loaders(db),
+    )

@@ -1,0 +1,26 @@
+"""Payloads shared by every domain's mutations."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.api.errors import UserError
+from app.errors import NotFound
+
+
+@strawberry.type(description="The outcome of a delete: the id that is gone, or why not.")
+class DeletePayload:
+    deleted_id: strawberry.ID | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+    @classmethod
+    def of(cls, deleted_id: int) -> DeletePayload:
+        return cls(deleted_id=strawberry.ID(str(deleted_id)))
+
+
+def parse_id(value: strawberry.ID, *, field: str = "id") -> int:
+    """Ids are integers on the wire as strings; anything else cannot name a row."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound(f"no such id {value!r}", field=field) from None

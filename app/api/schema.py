@@ -1,0 +1,28 @@
+"""The GraphQL schema: every domain's Query and Mutation merged into one root each."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+import strawberry
+from strawberry.tools import merge_types
+
+from app.api.errors import ShapeErrors
+from app.api.limits import limit_extensions
+from app.settings import Settings
+
+# Each domain's resolvers module defines `Query` and, if it writes, `Mutation`.
+DOMAINS = ("auth", "users")
+
+
+def _roots(name: str) -> list[type]:
+    modules = [import_module(f"app.{domain}.resolvers") for domain in DOMAINS]
+    return [getattr(module, name) for module in modules if hasattr(module, name)]
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=merge_types("Query", tuple(_roots("Query"))),
+        mutation=merge_types("Mutation", tuple(_roots("Mutation"))),
+        extensions=[*limit_extensions(settings), ShapeErrors],
+    )

@@ -1,0 +1,57 @@
+"""GraphQL fields for API keys and the caller's identity."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import Info
+
+from app.api.errors import ClientError
+from app.api.mutations import mutate
+from app.api.payloads import parse_id
+from app.api.permissions import requires
+from app.auth import service
+from app.auth.roles import ROLE_PERMISSIONS, Permission
+from app.auth.types import ApiKeyPayload, ApiKeyType, Role, Viewer
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The caller, as identified by its API key.")
+    def viewer(self, info: Info) -> Viewer:
+        actor = info.context.actor
+        if actor is None:
+            raise ClientError(info.context.auth_problem, "UNAUTHENTICATED")
+        return Viewer(
+            name=actor.name,
+            role=actor.role,
+            permissions=sorted(p.value for p in ROLE_PERMISSIONS[actor.role]),
+        )
+
+    @strawberry.field(extensions=requires(Permission.KEYS_MANAGE))
+    async def api_keys(self, info: Info) -> list[ApiKeyType]:
+        async with info.context.db.read() as session:
+            return [ApiKeyType.of(row) for row in await service.list_api_keys(session)]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(extensions=requires(Permission.KEYS_MANAGE))
+    async def create_api_key(self, info: Info, name: str, role: Role) -> ApiKeyPayload:  # type: ignore[valid-type]
+        return await mutate(
+            info,
+            lambda session: service.create_api_key(session, name=name, role=role.value),
+            ok=lambda created: ApiKeyPayload(api_key=ApiKeyType.of(created[0]), secret=created[1]),
+            failed=ApiKeyPayload,
+        )
+
+    @strawberry.mutation(
+        extensions=requires(Permission.KEYS_MANAGE),
+        description="Revokes a key; requests with it fail from the next one on.",
+    )
+    async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyPayload:
+        return await mutate(
+            info,
+            lambda session: service.revoke_api_key(session, key_id=parse_id(id)),
+            ok=lambda row: ApiKeyPayload(api_key=ApiKeyType.of(row)),
+            failed=ApiKeyPayload,
+        )

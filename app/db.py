@@ -1,0 +1,123 @@
+"""Engines, sessions and the metadata naming convention shared by models and migrations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlmodel import create_engine
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def sync_url(database_url: str) -> URL:
+    """The URL for blocking tools (alembic, seeding): plain sqlite or psycopg."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return url.set(drivername="sqlite")
+    return url.set(drivername="postgresql+psycopg")
+
+
+def async_url(database_url: str) -> URL:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return url.set(drivername="sqlite+aiosqlite")
+    return url.set(drivername="postgresql+psycopg")
+
+
+def _ensure_sqlite_dir(url: URL) -> None:
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # WAL lets readers proceed during a write; busy_timeout makes writers queue instead of failing.
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def make_sync_engine(database_url: str) -> Engine:
+    url = sync_url(database_url)
+    _ensure_sqlite_dir(url)
+    engine = create_engine(url)
+    if url.get_backend_name() == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _begin_immediate(engine: Engine) -> None:
+    # A deferred SQLite transaction that reads and then writes fails at once with
+    # SQLITE_BUSY_SNAPSHOT when another writer committed meanwhile; BEGIN IMMEDIATE
+    # takes the write lock up front, so concurrent writers wait (busy_timeout) instead.
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """The async engines of one process: reads and writes share one engine except on
+    SQLite, where writes go through an engine that begins transactions IMMEDIATE."""
+
+    def __init__(self, database_url: str) -> None:
+        url = async_url(database_url)
+        _ensure_sqlite_dir(url)
+        self.dialect = url.get_backend_name()
+        if self.dialect == "sqlite":
+            self.engine = create_async_engine(url, connect_args={"timeout": 10})
+            _configure_sqlite(self.engine.sync_engine)
+            self.write_engine = create_async_engine(url, connect_args={"timeout": 10})
+            _configure_sqlite(self.write_engine.sync_engine)
+            _begin_immediate(self.write_engine.sync_engine)
+        else:
+            self.engine = create_async_engine(
+                url, pool_size=10, max_overflow=10, pool_pre_ping=True
+            )
+            self.write_engine = self.engine
+        self._reads: SessionFactory = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writes: SessionFactory = async_sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A short-lived session for queries; each resolver and loader gets its own."""
+        async with self._reads() as session:
+            yield session
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends, rolled back on any exception."""
+        async with self._writes() as session, session.begin():
+            yield session
+
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        return (
+            (self.engine,)
+            if self.write_engine is self.engine
+            else (
+                self.engine,
+                self.write_engine,
+            )
+        )
+
+    async def dispose(self) -> None:
+        for engine in self.engines:
+            await engine.dispose()

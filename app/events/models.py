@@ -1,0 +1,66 @@
+"""Tables for behaviour events, the batches that deliver them, and channel exposures."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.sqltypes import BigIntPK, JSONType, UTCDateTime, utcnow
+
+
+class EventBatch(SQLModel, table=True):
+    """One accepted `trackEvents` call; its idempotency key makes a retried batch a no-op."""
+
+    __tablename__ = "event_batches"
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntPK, primary_key=True))
+    idempotency_key: str | None = Field(default=None, sa_type=String(128), unique=True)
+    api_key_id: int | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True),
+    )
+    accepted: int = 0
+    rejected: int = 0
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_user_id_occurred_at", "user_id", "occurred_at"),
+        Index("ix_events_occurred_at_user_id", "occurred_at", "user_id"),
+        Index("ix_events_name_feature_occurred_at", "name", "feature", "occurred_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntPK, primary_key=True))
+    user_id: int = Field(
+        sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    )
+    name: str = Field(sa_type=String(64))
+    feature: str | None = Field(default=None, sa_type=String(64))
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    duration_seconds: int | None = None
+    revenue: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    properties: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    batch_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger, ForeignKey("event_batches.id", ondelete="SET NULL"), nullable=True
+        ),
+    )
+
+
+class ChannelExposure(SQLModel, table=True):
+    """Impressions of an acquisition channel on one day, the denominator of channel conversion."""
+
+    __tablename__ = "channel_exposures"
+    __table_args__ = (UniqueConstraint("channel", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_type=String(64))
+    day: date
+    impressions: int = Field(ge=0)

@@ -1,0 +1,38 @@
+"""Every domain's tables, imported so that SQLModel.metadata is complete (alembic, tests)."""
+
+from app.auth.models import ApiKey
+from app.campaigns.models import (
+    Campaign,
+    CampaignConversion,
+    CampaignParticipation,
+    CampaignVariant,
+)
+from app.events.models import ChannelExposure, Event, EventBatch
+from app.feedback.models import Feedback, FeedbackReply, FeedbackStatusChange, FeedbackTag
+from app.knowledge.models import Article, ArticleTag, ArticleVote, SearchOutbox
+from app.segments.models import Segment
+from app.surveys.models import SurveyResponse
+from app.users.models import User, UserTag
+
+__all__ = [
+    "ApiKey",
+    "Article",
+    "ArticleTag",
+    "ArticleVote",
+    "Campaign",
+    "CampaignConversion",
+    "CampaignParticipation",
+    "CampaignVariant",
+    "ChannelExposure",
+    "Event",
+    "EventBatch",
+    "Feedback",
+    "FeedbackReply",
+    "FeedbackStatusChange",
+    "FeedbackTag",
+    "SearchOutbox",
+    "Segment",
+    "SurveyResponse",
+    "User",
+    "UserTag",
+]

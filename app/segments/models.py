@@ -1,0 +1,25 @@
+"""Tables for rule-based segments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, Text
+from sqlmodel import Field, SQLModel
+
+from app.sqltypes import JSONType, UTCDateTime, utcnow
+
+
+class Segment(SQLModel, table=True):
+    __tablename__ = "segments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_type=String(64), unique=True)
+    name: str = Field(sa_type=String(200))
+    description: str = Field(default="", sa_type=Text)
+    # Membership is always computed from the rule (see segments/rules.py), never stored.
+    rule: dict[str, Any] = Field(sa_type=JSONType)
+    is_builtin: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,269 @@
+"""Users: validation, lookups, filtered listing and the derived lifecycle stage."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import EmailStr, Field, field_validator
+from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.events.models import Event
+from app.pagination import Ordering, Page, paginate
+from app.sqltypes import utcnow
+from app.users.models import Tier, User, UserTag
+from app.validation import Input, Name, Tag, parse
+
+MAX_TAGS = 50
+
+
+class UserFields(Input):
+    name: Name
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    tier: Tier = Tier.EDGE
+    acquisition_channel: str | None = Field(default=None, max_length=64)
+    region: str | None = Field(default=None, max_length=64)
+    plan: str | None = Field(default=None, max_length=64)
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("properties")
+    @classmethod
+    def _flat_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key in value:
+            if not key or len(key) > 64:
+                raise ValueError("property names must be 1 to 64 characters")
+        return value
+
+
+class UserCreate(UserFields):
+    external_id: str = Field(min_length=1, max_length=128)
+    signed_up_at: datetime | None = None
+
+
+class UserUpdate(UserFields):
+    name: Name | None = None  # type: ignore[assignment]
+    tier: Tier | None = None  # type: ignore[assignment]
+
+
+class UserFilter(Input):
+    tier: Tier | None = None
+    channel: str | None = None
+    region: str | None = None
+    tag: str | None = None
+    signed_up_from: datetime | None = None
+    signed_up_to: datetime | None = None
+    search: str | None = Field(default=None, max_length=200)
+
+
+class UserOrder(StrEnum):
+    SIGNED_UP_AT = "signed_up_at"
+    NAME = "name"
+    ID = "id"
+
+
+ORDERINGS = {
+    UserOrder.SIGNED_UP_AT: (User.signed_up_at, User.id),
+    UserOrder.NAME: (User.name, User.id),
+    UserOrder.ID: (User.id,),
+}
+
+
+async def get_user(
+    session: AsyncSession, *, user_id: int | None = None, external_id: str | None = None
+) -> User:
+    if (user_id is None) == (external_id is None):
+        raise NotFound("give exactly one of id and externalId", field="id")
+    if user_id is not None:
+        user = await session.get(User, user_id)
+    else:
+        user = await session.scalar(select(User).where(User.external_id == external_id))
+    if user is None:
+        raise NotFound(
+            f"no user with {'id' if user_id is not None else 'externalId'} "
+            f"{user_id if user_id is not None else external_id!r}"
+        )
+    return user
+
+
+def _like_escaped(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def list_users(
+    session: AsyncSession,
+    *,
+    filter: dict[str, Any],
+    order: UserOrder,
+    descending: bool,
+    first: int,
+    after: str | None,
+    count_session: Callable[[], Any],
+) -> Page[User]:
+    criteria = parse(UserFilter, filter, prefix="filter")
+    stmt = select(User)
+    if criteria.tier is not None:
+        stmt = stmt.where(User.tier == criteria.tier)
+    if criteria.channel is not None:
+        stmt = stmt.where(User.acquisition_channel == criteria.channel)
+    if criteria.region is not None:
+        stmt = stmt.where(User.region == criteria.region)
+    if criteria.tag is not None:
+        stmt = stmt.where(
+            User.id.in_(select(UserTag.user_id).where(UserTag.tag == criteria.tag))  # type: ignore[union-attr]
+        )
+    if criteria.signed_up_from is not None:
+        stmt = stmt.where(User.signed_up_at >= criteria.signed_up_from)
+    if criteria.signed_up_to is not None:
+        stmt = stmt.where(User.signed_up_at <= criteria.signed_up_to)
+    if criteria.search:
+        pattern = _like_escaped(criteria.search.strip().lower())
+        stmt = stmt.where(
+            or_(
+                func.lower(User.name).like(pattern, escape="\\"),
+                func.lower(User.email).like(pattern, escape="\\"),
+                func.lower(User.external_id).like(pattern, escape="\\"),
+            )
+        )
+    return await paginate(
+        session,
+        stmt,
+        ordering=Ordering(ORDERINGS[order], descending=descending),  # type: ignore[arg-type]
+        first=first,
+        after=after,
+        count_session=count_session,
+    )
+
+
+async def _replace_tags(session: AsyncSession, user_id: int, tags: Sequence[str]) -> None:
+    await session.execute(delete(UserTag).where(UserTag.user_id == user_id))  # type: ignore[arg-type]
+    unique = list(dict.fromkeys(tags))
+    if unique:
+        await session.execute(insert(UserTag), [{"user_id": user_id, "tag": t} for t in unique])
+
+
+async def create_user(session: AsyncSession, *, data: dict[str, Any]) -> User:
+    fields = parse(UserCreate, data, prefix="input")
+    if await session.scalar(select(User.id).where(User.external_id == fields.external_id)):
+        raise Conflict(
+            f"a user with externalId {fields.external_id!r} exists", field="input.externalId"
+        )
+    values = fields.model_dump(exclude={"tags", "signed_up_at"})
+    user = User(**values, signed_up_at=fields.signed_up_at or utcnow())
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent create won the race for the external id
+        raise Conflict(
+            f"a user with externalId {fields.external_id!r} exists", field="input.externalId"
+        ) from None
+    assert user.id is not None
+    await _replace_tags(session, user.id, fields.tags)
+    return user
+
+
+async def update_user(session: AsyncSession, *, user_id: int, data: dict[str, Any]) -> User:
+    user = await get_user(session, user_id=user_id)
+    changes = parse(UserUpdate, data, prefix="input").model_dump(exclude_unset=True)
+    for required in ("name", "tier"):
+        if required in changes and changes[required] is None:
+            raise ValidationFailed(f"{required} cannot be null", field=f"input.{required}")
+    tags = changes.pop("tags", None)
+    for key, value in changes.items():
+        setattr(user, key, value)
+    user.updated_at = utcnow()
+    if tags is not None:
+        await _replace_tags(session, user_id, tags)
+    return user
+
+
+async def delete_user(session: AsyncSession, *, user_id: int) -> int:
+    user = await get_user(session, user_id=user_id)
+    await session.delete(user)
+    return user_id
+
+
+async def tags_by_user(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, list[str]]:
+    rows = await session.execute(
+        select(UserTag.user_id, UserTag.tag)
+        .where(UserTag.user_id.in_(user_ids))  # type: ignore[attr-defined]
+        .order_by(UserTag.user_id, UserTag.tag)
+    )
+    tags: dict[int, list[str]] = defaultdict(list)
+    for user_id, tag in rows:
+        tags[user_id].append(tag)
+    return tags
+
+
+class LifecycleStage(StrEnum):
+    NEW = "new"  # no key action (feature_used) yet
+    ACTIVATED = "activated"  # key action done, signed up less than 30 days ago
+    RETAINED = "retained"  # key action done, older than 30 days, still active
+    AT_RISK = "at_risk"  # 14 to 29 days without an event
+    CHURNED = "churned"  # 30 days or more without an event
+    RECALLED = "recalled"  # came back in the last 14 days after 30+ idle days
+
+
+AT_RISK_DAYS = 14
+CHURNED_DAYS = 30
+ACTIVATION_EVENT = "feature_used"
+
+
+async def lifecycle_by_user(
+    session: AsyncSession, user_ids: Sequence[int], *, now: datetime | None = None
+) -> dict[int, LifecycleStage]:
+    """Derive each user's stage from their events in one query (stored nowhere)."""
+    now = now or utcnow()
+    recent = now - timedelta(days=AT_RISK_DAYS)
+    returning, earlier = aliased(Event), aliased(Event)
+    first_recent = (
+        select(func.min(returning.occurred_at))
+        .where(returning.user_id == User.id, returning.occurred_at >= recent)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    before_return = (
+        select(func.max(earlier.occurred_at))
+        .where(earlier.user_id == User.id, earlier.occurred_at < first_recent)
+        .correlate(User)
+        .scalar_subquery()
+    )
+    activated = (
+        select(Event.id).where(Event.user_id == User.id, Event.name == ACTIVATION_EVENT).exists()
+    )
+    rows = await session.execute(
+        select(
+            User.id,
+            User.signed_up_at,
+            User.last_active_at,
+            activated.label("activated"),
+            first_recent.label("first_recent"),
+            before_return.label("before_return"),
+        ).where(User.id.in_(user_ids))  # type: ignore[union-attr]
+    )
+    return {row.id: _stage(row, now) for row in rows}
+
+
+def _stage(row: Any, now: datetime) -> LifecycleStage:
+    last_seen = row.last_active_at or row.signed_up_at
+    idle = now - last_seen
+    if idle >= timedelta(days=CHURNED_DAYS):
+        return LifecycleStage.CHURNED
+    if idle >= timedelta(days=AT_RISK_DAYS):
+        return LifecycleStage.AT_RISK
+    first_recent, before = row.first_recent, row.before_return
+    if first_recent and before and first_recent - before >= timedelta(days=CHURNED_DAYS):
+        return LifecycleStage.RECALLED
+    if not row.activated:
+        return LifecycleStage.NEW
+    if now - row.signed_up_at < timedelta(days=CHURNED_DAYS):
+        return LifecycleStage.ACTIVATED
+    return LifecycleStage.RETAINED

@@ -1,0 +1,188 @@
+"""Test fixtures: every database test runs on SQLite and on a real PostgreSQL server.
+
+Both databases are built by running the alembic migrations, so the migrations are what is
+tested; between tests the tables are emptied rather than rebuilt.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from alembic import command
+from alembic.config import Config
+from asgi_lifespan import LifespanManager
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
+
+import app.models  # noqa: F401
+from app.auth import service as auth
+from app.db import Database
+from app.main import create_app
+from app.settings import Settings
+from tests.postgres_server import start_postgres
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def migrate(database_url: str, revision: str = "head") -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logging"] = False
+    command.upgrade(config, revision)
+
+
+@pytest.fixture(scope="session")
+def workdir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="opsgraph-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    executor, base = start_postgres()
+    yield executor
+    executor.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _postgres_database(server: Any, name: str) -> str:
+    with psycopg.connect(
+        host=server.host, port=server.port, user=server.user, dbname="postgres", autocommit=True
+    ) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://{server.user}@{server.host}:{server.port}/{name}"
+
+
+@pytest.fixture(scope="session")
+def new_database_url(request: pytest.FixtureRequest, workdir: Path) -> Any:
+    """Makes empty databases of the session's current backend: `new_database_url(name)`."""
+
+    def make(backend: str, name: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{workdir / name}.db"
+        return _postgres_database(request.getfixturevalue("postgres_server"), name)
+
+    return make
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, new_database_url: Any) -> str:
+    url = new_database_url(backend, "opsgraph")
+    migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, workdir: Path, backend: str) -> Settings:
+    return Settings(
+        database_url=database_url, index_dir=workdir / f"index-{backend}", env="test"
+    )
+
+
+@pytest.fixture(scope="session")
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings.database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> None:
+    """Each database test starts from empty tables."""
+    if "database_url" not in request.fixturenames:
+        return
+    database: Database = request.getfixturevalue("db")
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    async with database.unit_of_work() as session:
+        if database.dialect == "postgresql":
+            await session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                await session.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """Real HTTP requests through the ASGI app, lifespan included."""
+    application = create_app(settings)
+    async with (
+        LifespanManager(application) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        ) as http,
+    ):
+        yield http
+
+
+@pytest.fixture
+async def keys(db: Database) -> dict[str, str]:
+    """A fresh API key secret for each role."""
+    secrets: dict[str, str] = {}
+    async with db.unit_of_work() as session:
+        for role in ("admin", "operator", "agent", "integration"):
+            _key, secrets[role] = await auth.create_api_key(session, name=f"{role} key", role=role)
+    return secrets
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient, keys: dict[str, str]) -> None:
+        self.http = http
+        self.keys = keys
+
+    async def __call__(
+        self, query: str, variables: dict[str, Any] | None = None, *, role: str | None = "admin"
+    ) -> dict[str, Any]:
+        """Posts an operation as `role` (None: no key) and returns the JSON body."""
+        headers = {"Authorization": f"Bearer {self.keys[role]}"} if role else {}
+        response = await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def data(
+        self, query: str, variables: dict[str, Any] | None = None, *, role: str = "admin"
+    ) -> dict[str, Any]:
+        """Like calling it, but fails the test on any GraphQL error."""
+        body = await self(query, variables, role=role)
+        assert "errors" not in body, body["errors"]
+        return dict(body["data"])
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient, keys: dict[str, str]) -> GraphQLClient:
+    return GraphQLClient(client, keys)
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self.statements.append(statement)
+
+
+@pytest.fixture
+def count_statements() -> Iterator[StatementCounter]:
+    """Records every SQL statement sent while the test runs. The app under test opens
+    its own engines, so the listener is on the Engine class and sees them all."""
+    counter = StatementCounter()
+    event.listen(Engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(Engine, "before_cursor_execute", counter)
