@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -121,3 +124,23 @@ class Database:
     async def dispose(self) -> None:
         for engine in self.engines:
             await engine.dispose()
+
+
+async def upsert(
+    session: AsyncSession,
+    table: Any,
+    rows: list[dict[str, Any]],
+    *,
+    keys: list[str],
+    update: list[str],
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE, in the dialect's own syntax."""
+    if not rows:
+        return
+    insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
+    stmt = insert(table).values(rows)
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=keys, set_={column: stmt.excluded[column] for column in update}
+        )
+    )

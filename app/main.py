@@ -14,16 +14,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
+import app.models
 from app.api.context import Context, build_context
 from app.api.schema import build_schema
 from app.db import Database
+from app.search.sync import SearchIndex
 from app.settings import Settings
 
 logger = logging.getLogger("opsgraph")
 
 
 class OpsGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, db_holder: dict[str, Database]) -> None:
+    def __init__(self, settings: Settings, db_holder: dict[str, Any]) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide=None if settings.is_production else "graphiql",
@@ -33,17 +35,24 @@ class OpsGraphQL(GraphQL[Context, None]):
         self._db_holder = db_holder
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return await build_context(request, response, self._settings, self._db_holder["db"])
+        return await build_context(
+            request, response, self._settings, self._db_holder["db"], self._db_holder["index"]
+        )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
-    state: dict[str, Database] = {}
+    state: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         state["db"] = Database(settings.database_url)
         try:
+            # The database is the truth: an absent, foreign or unreadable index is rebuilt
+            # from it (with a progress bar), then the outbox past its watermark is applied.
+            state["index"] = await SearchIndex.open(settings.index_dir)
+            async with state["db"].read() as session:
+                await state["index"].sync(session, progress=True)
             yield
         finally:
             await state["db"].dispose()
@@ -57,6 +66,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         except Exception as exc:  # the point of a health check is to report any failure
             logger.warning("health check: database failed: %s", exc)
             checks["database"] = "unavailable"
+        try:
+            await state["index"].check()
+            checks["index"] = "ok"
+        except Exception as exc:
+            logger.warning("health check: search index failed: %s", exc)
+            checks["index"] = "unavailable"
         healthy = all(v == "ok" for v in checks.values())
         return JSONResponse(
             {"status": "ok" if healthy else "unavailable", "checks": checks},

@@ -9,7 +9,13 @@ from app.campaigns.models import (
 )
 from app.events.models import ChannelExposure, Event, EventBatch
 from app.feedback.models import Feedback, FeedbackReply, FeedbackStatusChange, FeedbackTag
-from app.knowledge.models import Article, ArticleTag, ArticleVote, SearchOutbox
+from app.knowledge.models import (
+    Article,
+    ArticleTag,
+    ArticleVote,
+    SearchOutbox,
+    SearchSynonymGroup,
+)
 from app.segments.models import Segment
 from app.surveys.models import SurveyResponse
 from app.users.models import User, UserTag
@@ -31,6 +37,7 @@ __all__ = [
     "FeedbackStatusChange",
     "FeedbackTag",
     "SearchOutbox",
+    "SearchSynonymGroup",
     "Segment",
     "SurveyResponse",
     "User",

@@ -90,9 +90,7 @@ def database_url(backend: str, new_database_url: Any) -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, workdir: Path, backend: str) -> Settings:
-    return Settings(
-        database_url=database_url, index_dir=workdir / f"index-{backend}", env="test"
-    )
+    return Settings(database_url=database_url, index_dir=workdir / f"index-{backend}", env="test")
 
 
 @pytest.fixture(scope="session")
@@ -104,8 +102,8 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 @pytest.fixture(autouse=True)
 async def _empty_tables(request: pytest.FixtureRequest) -> None:
-    """Each database test starts from empty tables."""
-    if "database_url" not in request.fixturenames:
+    """Each test that uses the database (through `db`, `keys` or `gql`) starts from empty tables."""
+    if "db" not in request.fixturenames:
         return
     database: Database = request.getfixturevalue("db")
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]

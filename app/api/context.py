@@ -11,6 +11,7 @@ from app.api.errors import ClientError
 from app.api.loaders import Loaders
 from app.auth.service import Actor, authenticate
 from app.db import Database
+from app.search.sync import SearchIndex
 from app.settings import Settings
 
 
@@ -20,6 +21,7 @@ class Context:
     response: Response
     settings: Settings
     db: Database
+    index: SearchIndex  # the process's article index, kept in step with db
     actor: Actor | None
     auth_problem: str  # why `actor` is None, for the error a protected field raises
     loaders: Loaders
@@ -38,7 +40,11 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def build_context(
-    request: Request, response: Response, settings: Settings, db: Database
+    request: Request,
+    response: Response,
+    settings: Settings,
+    db: Database,
+    index: SearchIndex,
 ) -> Context:
     token = bearer_token(request)
     actor: Actor | None = None
@@ -52,6 +58,7 @@ async def build_context(
         response=response,
         settings=settings,
         db=db,
+        index=index,
         actor=actor,
         auth_problem=problem,
         loaders=Loaders(db),

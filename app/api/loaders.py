@@ -12,7 +12,11 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
+from app.campaigns import service as campaigns
 from app.db import Database
+from app.feedback import service as feedback
+from app.knowledge import service as knowledge
+from app.segments import service as segments
 from app.users import service as users
 
 Key = TypeVar("Key", bound=Hashable)
@@ -24,6 +28,19 @@ class Loaders:
         self._db = db
         self.user_tags = self._loader(users.tags_by_user, list)
         self.user_lifecycle = self._loader(users.lifecycle_by_user, lambda: None)
+        self.user_by_id = self._loader(users.users_by_id, lambda: None)
+        self.feedback_by_user = self._loader(feedback.feedback_by_user, list)
+        self.feedback_tags = self._loader(feedback.tags_by_feedback, list)
+        self.feedback_replies = self._loader(feedback.replies_by_feedback, list)
+        self.feedback_history = self._loader(feedback.history_by_feedback, list)
+        self.article_tags = self._loader(knowledge.tags_by_article, list)
+        self.campaign_variants = self._loader(campaigns.variants_by_campaign, list)
+        self.campaign_variant = self._loader(campaigns.variants_by_id, lambda: None)
+        self.campaign_participant_count = self._loader(campaigns.participant_counts, int)
+        self.campaign_conversion_count = self._loader(campaigns.conversion_counts, int)
+        self.segment_by_id = self._loader(campaigns.segments_by_id, lambda: None)
+        self.segment_sizes = self._loader(segments.sizes_by_segment, int)
+        self.segments_by_user = self._loader(segments.segments_by_user, list)
 
     def _loader(
         self,

@@ -12,7 +12,7 @@ from app.api.limits import limit_extensions
 from app.settings import Settings
 
 # Each domain's resolvers module defines `Query` and, if it writes, `Mutation`.
-DOMAINS = ("auth", "users")
+DOMAINS = ("auth", "users", "events", "feedback", "campaigns", "surveys", "segments", "knowledge")
 
 
 def _roots(name: str) -> list[type]:

@@ -20,6 +20,8 @@ class Permission(StrEnum):
     ARTICLES_WRITE = "articles:write"
     CAMPAIGNS_READ = "campaigns:read"
     CAMPAIGNS_WRITE = "campaigns:write"
+    # Participations and conversions happen in the product; integrations report them.
+    CAMPAIGNS_RECORD = "campaigns:record"
     SURVEYS_READ = "surveys:read"
     SURVEYS_WRITE = "surveys:write"
     METRICS_READ = "metrics:read"
@@ -42,7 +44,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SURVEYS_READ,
         }
     ),
-    # Integrations mirror the product: its sign-ups, behaviour and survey answers flow in;
+    # Integrations mirror the product: its sign-ups, behaviour, campaign participations and
+    # survey answers flow in;
     # users, segments and metrics flow out.
     Role.INTEGRATION: frozenset(
         {
@@ -51,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.EVENTS_WRITE,
             Permission.SEGMENTS_READ,
             Permission.SURVEYS_WRITE,
+            Permission.CAMPAIGNS_RECORD,
             Permission.METRICS_READ,
         }
     ),

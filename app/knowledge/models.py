@@ -1,4 +1,5 @@
-"""Tables for FAQ articles, their tags and votes, and the outbox that feeds the search index."""
+"""Tables for FAQ articles, their tags and votes, the outbox that feeds the search index,
+and the synonym groups applied to search queries."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from enum import StrEnum
 from sqlalchemy import Column, ForeignKey, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.sqltypes import BigIntPK, UTCDateTime, one_of, utcnow
+from app.sqltypes import BigIntPK, JSONType, UTCDateTime, one_of, utcnow
 
 
 class ArticleStatus(StrEnum):
@@ -84,3 +85,12 @@ class SearchOutbox(SQLModel, table=True):
     seq: int | None = Field(default=None, sa_column=Column(BigIntPK, primary_key=True))
     article_id: int
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SearchSynonymGroup(SQLModel, table=True):
+    """Terms that find each other in article search, e.g. 导出 / export / 下载."""
+
+    __tablename__ = "search_synonym_groups"
+
+    id: int | None = Field(default=None, primary_key=True)
+    terms: list[str] = Field(sa_type=JSONType)

@@ -267,3 +267,34 @@ def _stage(row: Any, now: datetime) -> LifecycleStage:
     if now - row.signed_up_at < timedelta(days=CHURNED_DAYS):
         return LifecycleStage.ACTIVATED
     return LifecycleStage.RETAINED
+
+
+async def users_by_id(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, User]:
+    rows = await session.scalars(select(User).where(User.id.in_(user_ids)))  # type: ignore[union-attr]
+    return {user.id: user for user in rows}  # type: ignore[misc]
+
+
+class UserReference(Input):
+    user_id: int | None = None
+    external_id: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+async def find_user_id(
+    session: AsyncSession, reference: UserReference, *, prefix: str = "input"
+) -> int:
+    """The id of the user an input names by `userId` or `externalId` (exactly one)."""
+    if (reference.user_id is None) == (reference.external_id is None):
+        raise ValidationFailed(
+            "give exactly one of userId and externalId", field=f"{prefix}.userId"
+        )
+    if reference.user_id is not None:
+        found = await session.scalar(select(User.id).where(User.id == reference.user_id))
+        field, value = "userId", reference.user_id
+    else:
+        found = await session.scalar(
+            select(User.id).where(User.external_id == reference.external_id)
+        )
+        field, value = "externalId", reference.external_id
+    if found is None:
+        raise NotFound(f"no user with {field} {value!r}", field=f"{prefix}.{field}")
+    return found

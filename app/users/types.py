@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Info
 from strawberry.scalars import JSON
 
 from app.api.errors import UserError
+from app.api.permissions import requires
+from app.auth.roles import Permission
 from app.users import models, service
+
+if TYPE_CHECKING:
+    from app.feedback.types import FeedbackType
+    from app.segments.types import SegmentType
 
 Tier = strawberry.enum(models.Tier, description="core 核心 / backbone 中间 / edge 边缘 users.")
 LifecycleStage = strawberry.enum(
@@ -59,6 +66,32 @@ class UserType:
     @strawberry.field
     async def lifecycle_stage(self, info: Info) -> LifecycleStage:  # type: ignore[valid-type]
         return await info.context.loaders.user_lifecycle.load(self.row.id)
+
+    @strawberry.field(
+        extensions=requires(Permission.FEEDBACK_READ),
+        description="The user's feedback tickets, newest first.",
+    )
+    async def feedback(
+        self, info: Info
+    ) -> list[Annotated[FeedbackType, strawberry.lazy("app.feedback.types")]]:
+        # Imported here as the annotation is lazy: feedback's types refer back to this module.
+        from app.feedback.types import FeedbackType
+
+        rows = await info.context.loaders.feedback_by_user.load(self.row.id)
+        return [FeedbackType.of(row) for row in rows]
+
+    @strawberry.field(
+        extensions=requires(Permission.SEGMENTS_READ),
+        description="The segments whose rule the user matches now.",
+    )
+    async def segments(
+        self, info: Info
+    ) -> list[Annotated[SegmentType, strawberry.lazy("app.segments.types")]]:
+        # Imported here as the annotation is lazy: segments' types refer back to this module.
+        from app.segments.types import SegmentType
+
+        rows = await info.context.loaders.segments_by_user.load(self.row.id)
+        return [SegmentType.of(row) for row in rows]
 
 
 @strawberry.input

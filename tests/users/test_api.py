@@ -32,7 +32,11 @@ async def test_created_user_is_readable_by_id_and_external_id(gql: GraphQLClient
     by_external = await gql.data(
         'query { user(externalId: "u-1") { id name properties } }', role="agent"
     )
-    assert by_external["user"] == {"id": user["id"], "name": "Li Lei", "properties": {"dept": "PMO"}}
+    assert by_external["user"] == {
+        "id": user["id"],
+        "name": "Li Lei",
+        "properties": {"dept": "PMO"},
+    }
     by_id = await gql.data("query($id: ID!) { user(id: $id) { externalId } }", {"id": user["id"]})
     assert by_id["user"]["externalId"] == "u-1"
 
@@ -49,7 +53,11 @@ async def test_duplicate_external_id_is_a_conflict_and_writes_nothing(gql: Graph
     ]
     assert payload["user"] is None
     assert payload["userErrors"] == [
-        {"field": "input.externalId", "message": "a user with externalId 'dup' exists", "code": "CONFLICT"}
+        {
+            "field": "input.externalId",
+            "message": "a user with externalId 'dup' exists",
+            "code": "CONFLICT",
+        }
     ]
     total = await gql.data("query { users { totalCount } }")
     assert total["users"]["totalCount"] == 1
@@ -57,9 +65,7 @@ async def test_duplicate_external_id_is_a_conflict_and_writes_nothing(gql: Graph
 
 async def test_invalid_fields_are_all_reported_with_their_paths(gql: GraphQLClient) -> None:
     payload = (
-        await gql.data(
-            CREATE, {"input": {"name": "  ", "externalId": "", "email": "not-an-email"}}
-        )
+        await gql.data(CREATE, {"input": {"name": "  ", "externalId": "", "email": "not-an-email"}})
     )["createUser"]
     fields = sorted(e["field"] for e in payload["userErrors"])
     assert fields == ["input.email", "input.externalId", "input.name"]
@@ -115,7 +121,12 @@ async def test_update_changes_only_given_fields_and_null_clears(gql: GraphQLClie
       }
     }"""
     data = await gql.data(mutation, {"id": user["id"], "input": {"plan": None, "tags": ["b"]}})
-    assert data["updateUser"]["user"] == {"name": "Li Lei", "region": "north", "plan": None, "tags": ["b"]}
+    assert data["updateUser"]["user"] == {
+        "name": "Li Lei",
+        "region": "north",
+        "plan": None,
+        "tags": ["b"],
+    }
     data = await gql.data(mutation, {"id": user["id"], "input": {"name": None}})
     assert data["updateUser"]["userErrors"] == [{"field": "input.name", "code": "VALIDATION"}]
 

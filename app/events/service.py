@@ -1,0 +1,246 @@
+"""Event ingestion in batches, event listing, and channel exposures.
+
+A `trackEvents` batch is one transaction. Valid events are stored together and invalid
+ones are reported by index with the reason (none of them is stored); a batch over the
+size limit, or one whose idempotency key was already used, stores nothing at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import upsert
+from app.errors import FieldProblem, ValidationFailed
+from app.events.models import ChannelExposure, Event, EventBatch
+from app.pagination import Ordering, Page, paginate
+from app.sqltypes import utcnow
+from app.users.models import User
+from app.validation import Input, parse
+
+# Clocks on client devices drift; beyond this an event "from the future" is a bug.
+MAX_CLOCK_SKEW = timedelta(minutes=10)
+EVENT_NAME = r"^[a-z][a-z0-9_.:-]{0,63}$"
+
+
+class EventFields(Input):
+    user_id: int | None = None
+    external_id: str | None = Field(default=None, min_length=1, max_length=128)
+    name: str = Field(pattern=EVENT_NAME)
+    feature: str | None = Field(default=None, min_length=1, max_length=64)
+    occurred_at: datetime | None = None
+    duration_seconds: int | None = Field(default=None, ge=0, le=7 * 24 * 3600)
+    revenue: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_user_reference(self) -> EventFields:
+        if (self.user_id is None) == (self.external_id is None):
+            raise ValueError("give exactly one of userId and externalId")
+        if self.occurred_at is not None and self.occurred_at.tzinfo is None:
+            raise ValueError("occurredAt needs a timezone offset")
+        return self
+
+
+@dataclass
+class Rejection:
+    index: int
+    field: str | None
+    message: str
+
+
+@dataclass
+class BatchResult:
+    accepted: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    duplicate: bool = False
+
+
+def _validate(
+    raw_events: list[dict[str, Any]],
+) -> tuple[list[tuple[int, EventFields]], list[Rejection]]:
+    valid: list[tuple[int, EventFields]] = []
+    rejected: list[Rejection] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            valid.append((index, EventFields.model_validate(raw)))
+        except ValidationError as exc:
+            for problem in ValidationFailed.from_pydantic(exc).problems:
+                rejected.append(Rejection(index, problem.field, problem.message))
+    return valid, rejected
+
+
+async def _user_ids(session: AsyncSession, events: list[EventFields]) -> dict[str, int]:
+    external = {e.external_id for e in events if e.external_id is not None}
+    internal = {e.user_id for e in events if e.user_id is not None}
+    rows = await session.execute(
+        select(User.id, User.external_id).where(
+            User.external_id.in_(external) | User.id.in_(internal)  # type: ignore[union-attr]
+        )
+    )
+    found: dict[str, int] = {}
+    for user_id, external_id in rows:
+        found[external_id] = user_id
+        found[f"#{user_id}"] = user_id
+    return found
+
+
+async def track_events(
+    session: AsyncSession,
+    *,
+    events: list[dict[str, Any]],
+    idempotency_key: str | None,
+    api_key_id: int | None,
+    max_batch: int,
+) -> BatchResult:
+    if not events:
+        raise ValidationFailed("a batch needs at least one event", field="events")
+    if len(events) > max_batch:
+        raise ValidationFailed(
+            f"a batch holds at most {max_batch} events; this one has {len(events)}",
+            field="events",
+        )
+    if idempotency_key is not None:
+        previous = await session.scalar(
+            select(EventBatch).where(EventBatch.idempotency_key == idempotency_key)
+        )
+        if previous is not None:
+            return BatchResult(accepted=previous.accepted, duplicate=True)
+
+    valid, rejected = _validate(events)
+    users = await _user_ids(session, [e for _, e in valid])
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for index, event in valid:
+        reference = event.external_id if event.external_id is not None else f"#{event.user_id}"
+        user_id = users.get(reference)
+        occurred_at = event.occurred_at or now
+        if user_id is None:
+            field_name = "externalId" if event.external_id is not None else "userId"
+            rejected.append(Rejection(index, field_name, f"no user {reference.lstrip('#')!r}"))
+        elif occurred_at > now + MAX_CLOCK_SKEW:
+            rejected.append(Rejection(index, "occurredAt", "occurredAt is in the future"))
+        else:
+            rows.append(
+                event.model_dump(exclude={"external_id", "user_id"})
+                | {"user_id": user_id, "occurred_at": occurred_at}
+            )
+    rejected.sort(key=lambda r: r.index)
+
+    batch = EventBatch(
+        idempotency_key=idempotency_key,
+        api_key_id=api_key_id,
+        accepted=len(rows),
+        rejected=len(rejected),
+    )
+    session.add(batch)
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent retry with the same key committed first
+        raise ValidationFailed(
+            "this idempotency key is being used by a concurrent batch; retry",
+            field="idempotencyKey",
+        ) from None
+    if rows:
+        await session.execute(
+            insert(Event.__table__), [row | {"batch_id": batch.id} for row in rows]
+        )
+        await _refresh_last_active(session, {row["user_id"] for row in rows})
+    return BatchResult(accepted=len(rows), rejected=rejected)
+
+
+async def _refresh_last_active(session: AsyncSession, user_ids: set[int]) -> None:
+    # Recomputed from the events rather than max(old, new): late and out-of-order events
+    # then need no special case. The (user_id, occurred_at) index makes it a seek per user.
+    latest = select(func.max(Event.occurred_at)).where(Event.user_id == User.id).scalar_subquery()
+    await session.execute(
+        update(User).where(User.id.in_(user_ids)).values(last_active_at=latest)  # type: ignore[union-attr]
+    )
+
+
+class EventFilter(Input):
+    user_id: int | None = None
+    name: str | None = None
+    feature: str | None = None
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+
+
+async def list_events(
+    session: AsyncSession,
+    *,
+    filter: dict[str, Any],
+    first: int,
+    after: str | None,
+    count_session: Callable[[], Any],
+) -> Page[Event]:
+    criteria = parse(EventFilter, filter, prefix="filter")
+    stmt = select(Event)
+    if criteria.user_id is not None:
+        stmt = stmt.where(Event.user_id == criteria.user_id)
+    if criteria.name is not None:
+        stmt = stmt.where(Event.name == criteria.name)
+    if criteria.feature is not None:
+        stmt = stmt.where(Event.feature == criteria.feature)
+    if criteria.occurred_from is not None:
+        stmt = stmt.where(Event.occurred_at >= criteria.occurred_from)
+    if criteria.occurred_to is not None:
+        stmt = stmt.where(Event.occurred_at <= criteria.occurred_to)
+    return await paginate(
+        session,
+        stmt,
+        ordering=Ordering((Event.occurred_at, Event.id), descending=True),  # type: ignore[arg-type]
+        first=first,
+        after=after,
+        count_session=count_session,
+    )
+
+
+class ExposureFields(Input):
+    channel: str = Field(min_length=1, max_length=64)
+    day: date
+    impressions: int = Field(ge=0)
+
+
+async def record_channel_exposures(
+    session: AsyncSession, *, exposures: list[dict[str, Any]]
+) -> int:
+    """Sets the impressions of each (channel, day); a later report replaces an earlier one."""
+    parsed: list[ExposureFields] = []
+    problems: list[FieldProblem] = []
+    for index, raw in enumerate(exposures):
+        try:
+            parsed.append(parse(ExposureFields, raw, prefix=f"exposures.{index}"))
+        except ValidationFailed as exc:
+            problems += exc.problems
+    if problems:
+        raise ValidationFailed.of(problems)
+    await upsert(
+        session,
+        ChannelExposure.__table__,
+        [p.model_dump() for p in parsed],
+        keys=["channel", "day"],
+        update=["impressions"],
+    )
+    return len(parsed)
+
+
+async def list_channel_exposures(
+    session: AsyncSession, *, day_from: date, day_to: date, channel: str | None
+) -> list[ChannelExposure]:
+    stmt = select(ChannelExposure).where(
+        ChannelExposure.day >= day_from, ChannelExposure.day <= day_to
+    )
+    if channel is not None:
+        stmt = stmt.where(ChannelExposure.channel == channel)
+    return list(
+        (await session.scalars(stmt.order_by(ChannelExposure.day, ChannelExposure.channel))).all()
+    )

@@ -1,0 +1,432 @@
+"""Feedback tickets: validation, the status workflow, replies, ratings and filtered listing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, TypeVar
+
+from pydantic import Field, StringConstraints
+from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.feedback.models import (
+    Feedback,
+    FeedbackChannel,
+    FeedbackReply,
+    FeedbackStatus,
+    FeedbackStatusChange,
+    FeedbackTag,
+    FeedbackType,
+    Priority,
+)
+from app.pagination import Ordering, Page, paginate
+from app.sqltypes import utcnow
+from app.users import service as users
+from app.validation import Input, Name, Tag, parse
+
+MAX_TAGS = 20
+
+Row = TypeVar("Row")
+
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+
+
+class FeedbackFields(Input):
+    channel: FeedbackChannel
+    type: FeedbackType
+    title: Title
+    body: str = Field(default="", max_length=20_000)
+    priority: Priority = Priority.NORMAL
+    tags: list[Tag] = Field(default_factory=list, max_length=MAX_TAGS)
+
+
+class FeedbackCreate(FeedbackFields):
+    user_id: int | None = None
+    user_external_id: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class FeedbackUpdate(FeedbackFields):
+    channel: FeedbackChannel | None = None  # type: ignore[assignment]
+    type: FeedbackType | None = None  # type: ignore[assignment]
+    title: Title | None = None  # type: ignore[assignment]
+    body: str | None = Field(default=None, max_length=20_000)  # type: ignore[assignment]
+    priority: Priority | None = None  # type: ignore[assignment]
+    tags: list[Tag] | None = Field(default=None, max_length=MAX_TAGS)  # type: ignore[assignment]
+    assignee: Name | None = None
+
+
+class FeedbackFilter(Input):
+    status: FeedbackStatus | None = None
+    type: FeedbackType | None = None
+    channel: FeedbackChannel | None = None
+    priority: Priority | None = None
+    tag: str | None = None
+    assignee: str | None = None
+    user_id: int | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    search: str | None = Field(default=None, max_length=300)
+
+
+class Assignment(Input):
+    assignee: Name | None
+
+
+class Reply(Input):
+    body: Text
+
+
+class Resolution(Input):
+    note: Text
+
+
+class Reopening(Input):
+    note: Text | None = None
+
+
+class Rating(Input):
+    score: int = Field(ge=1, le=5)
+
+
+class FeedbackOrder(StrEnum):
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+    ID = "id"
+
+
+ORDERINGS = {
+    FeedbackOrder.CREATED_AT: (Feedback.created_at, Feedback.id),
+    FeedbackOrder.UPDATED_AT: (Feedback.updated_at, Feedback.id),
+    FeedbackOrder.ID: (Feedback.id,),
+}
+
+# Filter fields compared for equality with one column each.
+EQUALITY_FILTERS = {
+    "status": Feedback.status,
+    "type": Feedback.type,
+    "channel": Feedback.channel,
+    "priority": Feedback.priority,
+    "assignee": Feedback.assignee,
+    "user_id": Feedback.user_id,
+}
+
+_S = FeedbackStatus
+TRANSITIONS: dict[FeedbackStatus, frozenset[FeedbackStatus]] = {
+    _S.OPEN: frozenset({_S.IN_PROGRESS, _S.RESOLVED}),
+    _S.IN_PROGRESS: frozenset({_S.RESOLVED}),
+    _S.RESOLVED: frozenset({_S.CLOSED, _S.OPEN}),
+    _S.CLOSED: frozenset({_S.OPEN}),
+}
+
+
+def ensure_transition(current: FeedbackStatus, target: FeedbackStatus) -> None:
+    """The workflow of the handbook's feedback loop (反馈闭环).
+
+    open → in_progress (the first agent reply) → resolved → closed; a resolved or closed
+    ticket may be reopened to open. An agent may also resolve an open ticket directly,
+    since the handbook counts a question answered on first contact as solved. Nothing
+    else moves: a ticket is closed only once resolved, and never goes back to open
+    from in_progress.
+    """
+    if target not in TRANSITIONS[current]:
+        raise Conflict(f"cannot move feedback from {current.value} to {target.value}")
+
+
+async def get_feedback(session: AsyncSession, *, feedback_id: int) -> Feedback:
+    ticket = await session.get(Feedback, feedback_id)
+    if ticket is None:
+        raise NotFound(f"no feedback with id {feedback_id}", field="id")
+    return ticket
+
+
+async def list_feedback(
+    session: AsyncSession,
+    *,
+    filter: dict[str, Any],
+    order: FeedbackOrder,
+    descending: bool,
+    first: int,
+    after: str | None,
+    count_session: Callable[[], Any],
+) -> Page[Feedback]:
+    criteria = parse(FeedbackFilter, filter, prefix="filter")
+    stmt = select(Feedback)
+    for name, column in EQUALITY_FILTERS.items():
+        value = getattr(criteria, name)
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if criteria.tag is not None:
+        stmt = stmt.where(
+            Feedback.id.in_(select(FeedbackTag.feedback_id).where(FeedbackTag.tag == criteria.tag))  # type: ignore[union-attr]
+        )
+    if criteria.created_from is not None:
+        stmt = stmt.where(Feedback.created_at >= criteria.created_from)
+    if criteria.created_to is not None:
+        stmt = stmt.where(Feedback.created_at <= criteria.created_to)
+    if criteria.search:
+        stmt = stmt.where(
+            func.lower(Feedback.title).contains(criteria.search.strip().lower(), autoescape=True)
+        )
+    return await paginate(
+        session,
+        stmt,
+        ordering=Ordering(ORDERINGS[order], descending=descending),  # type: ignore[arg-type]
+        first=first,
+        after=after,
+        count_session=count_session,
+    )
+
+
+async def _replace_tags(session: AsyncSession, feedback_id: int, tags: Sequence[str]) -> None:
+    await session.execute(delete(FeedbackTag).where(FeedbackTag.feedback_id == feedback_id))  # type: ignore[arg-type]
+    unique = list(dict.fromkeys(tags))
+    if unique:
+        await session.execute(
+            insert(FeedbackTag), [{"feedback_id": feedback_id, "tag": t} for t in unique]
+        )
+
+
+async def _reporter_id(session: AsyncSession, fields: FeedbackCreate) -> int | None:
+    if fields.user_id is not None and fields.user_external_id is not None:
+        raise ValidationFailed(
+            "give at most one of userId and userExternalId", field="input.userExternalId"
+        )
+    if fields.user_id is None and fields.user_external_id is None:
+        return None
+    try:
+        user = await users.get_user(
+            session, user_id=fields.user_id, external_id=fields.user_external_id
+        )
+    except NotFound as error:
+        field = "input.userId" if fields.user_id is not None else "input.userExternalId"
+        raise NotFound(str(error), field=field) from None
+    return user.id
+
+
+def _record(
+    session: AsyncSession,
+    ticket: Feedback,
+    actor: str,
+    *,
+    from_status: FeedbackStatus | None,
+    note: str | None = None,
+) -> None:
+    session.add(
+        FeedbackStatusChange(
+            feedback_id=ticket.id,
+            from_status=from_status,
+            to_status=ticket.status,
+            actor=actor,
+            note=note,
+        )
+    )
+
+
+async def create_feedback(session: AsyncSession, actor: str, *, data: dict[str, Any]) -> Feedback:
+    fields = parse(FeedbackCreate, data, prefix="input")
+    ticket = Feedback(
+        **fields.model_dump(exclude={"tags", "user_id", "user_external_id"}),
+        user_id=await _reporter_id(session, fields),
+    )
+    session.add(ticket)
+    await session.flush()
+    assert ticket.id is not None
+    await _replace_tags(session, ticket.id, fields.tags)
+    _record(session, ticket, actor, from_status=None)
+    return ticket
+
+
+async def _save(session: AsyncSession, ticket: Feedback, **values: Any) -> Feedback:
+    """Write `values` only if the ticket is still at the version this transaction read.
+
+    The conditional UPDATE makes concurrent writers safe without row locks: of two agents
+    acting on the same version, the second updates no row and gets a Conflict.
+    """
+    saved = await session.scalar(
+        update(Feedback)
+        .where(Feedback.id == ticket.id, Feedback.version == ticket.version)  # type: ignore[arg-type]
+        .values(**values, updated_at=utcnow(), version=Feedback.version + 1)
+        .returning(Feedback)
+        .execution_options(populate_existing=True)
+    )
+    if saved is None:
+        raise Conflict("the ticket changed meanwhile; reload and retry")
+    return saved
+
+
+async def _move(
+    session: AsyncSession,
+    actor: str,
+    ticket: Feedback,
+    target: FeedbackStatus,
+    *,
+    note: str | None = None,
+    **values: Any,
+) -> Feedback:
+    """Change the status (with `values`) and append the change to the ticket's history."""
+    current = FeedbackStatus(ticket.status)
+    ensure_transition(current, target)
+    saved = await _save(session, ticket, status=target, **values)
+    _record(session, saved, actor, from_status=current, note=note)
+    return saved
+
+
+async def update_feedback(
+    session: AsyncSession, *, feedback_id: int, data: dict[str, Any]
+) -> Feedback:
+    changes = parse(FeedbackUpdate, data, prefix="input").model_dump(exclude_unset=True)
+    for required in ("channel", "type", "title", "body", "priority", "tags"):
+        if required in changes and changes[required] is None:
+            raise ValidationFailed(f"{required} cannot be null", field=f"input.{required}")
+    ticket = await get_feedback(session, feedback_id=feedback_id)
+    tags = changes.pop("tags", None)
+    if tags is not None:
+        await _replace_tags(session, feedback_id, tags)
+    return await _save(session, ticket, **changes)
+
+
+async def delete_feedback(session: AsyncSession, *, feedback_id: int) -> int:
+    ticket = await get_feedback(session, feedback_id=feedback_id)
+    await session.delete(ticket)
+    return feedback_id
+
+
+async def assign_feedback(
+    session: AsyncSession, *, feedback_id: int, assignee: str | None
+) -> Feedback:
+    """Sets or (with None) clears the agent responsible; the status is unchanged."""
+    fields = parse(Assignment, {"assignee": assignee})
+    ticket = await get_feedback(session, feedback_id=feedback_id)
+    return await _save(session, ticket, assignee=fields.assignee)
+
+
+async def reply_to_feedback(
+    session: AsyncSession, actor: str, *, feedback_id: int, body: str
+) -> Feedback:
+    """An agent's reply, taken in any status. The first one ever sets the first-response
+    time (kept through reopenings); a reply to an open ticket starts work on it
+    (→ in_progress), any other reply moves nothing."""
+    fields = parse(Reply, {"body": body})
+    ticket = await get_feedback(session, feedback_id=feedback_id)
+    session.add(FeedbackReply(feedback_id=feedback_id, author=actor, body=fields.body))
+    first_response = {"first_response_at": utcnow()} if ticket.first_response_at is None else {}
+    if ticket.status == FeedbackStatus.OPEN:
+        return await _move(session, actor, ticket, FeedbackStatus.IN_PROGRESS, **first_response)
+    return await _save(session, ticket, **first_response)
+
+
+async def resolve_feedback(
+    session: AsyncSession, actor: str, *, feedback_id: int, note: str
+) -> Feedback:
+    fields = parse(Resolution, {"note": note})
+    ticket = await get_feedback(session, feedback_id=feedback_id)
+    return await _move(
+        session,
+        actor,
+        ticket,
+        FeedbackStatus.RESOLVED,
+        note=fields.note,
+        resolution_note=fields.note,
+        resolved_at=utcnow(),
+    )
+
+
+async def close_feedback(session: AsyncSession, actor: str, *, feedback_id: int) -> Feedback:
+    ticket = await get_feedback(session, feedback_id=feedback_id)
+    return await _move(session, actor, ticket, FeedbackStatus.CLOSED)
+
+
+async def reopen_feedback(
+    session: AsyncSession, actor: str, *, feedback_id: int, note: str | None
+) -> Feedback:
+    """Back to open. The resolution did not hold, so its note and time are cleared; the
+    history keeps them. A satisfaction score already given stays."""
+    fields = parse(Reopening, {"note": note})
+    ticket = await get_feedback(session, feedback_id=feedback_id)
+    return await _move(
+        session,
+        actor,
+        ticket,
+        FeedbackStatus.OPEN,
+        note=fields.note,
+        resolution_note=None,
+        resolved_at=None,
+    )
+
+
+async def rate_feedback(session: AsyncSession, *, feedback_id: int, score: int) -> Feedback:
+    """The user's satisfaction (1–5), once per ticket, only after it was resolved."""
+    fields = parse(Rating, {"score": score})
+    ticket = await get_feedback(session, feedback_id=feedback_id)
+    if ticket.status not in (FeedbackStatus.RESOLVED, FeedbackStatus.CLOSED):
+        raise Conflict(f"feedback {feedback_id} is {ticket.status}; rate it once resolved")
+    if ticket.satisfaction is not None:
+        raise Conflict(f"feedback {feedback_id} was already rated {ticket.satisfaction}")
+    return await _save(session, ticket, satisfaction=fields.score)
+
+
+async def _grouped(
+    session: AsyncSession, stmt: Select[tuple[Row]], key: Callable[[Row], int]
+) -> dict[int, list[Row]]:
+    groups: dict[int, list[Row]] = defaultdict(list)
+    for row in await session.scalars(stmt):
+        groups[key(row)].append(row)
+    return groups
+
+
+async def feedback_by_user(
+    session: AsyncSession, user_ids: Sequence[int]
+) -> dict[int, list[Feedback]]:
+    """Each user's tickets, newest first."""
+    return await _grouped(
+        session,
+        select(Feedback)
+        .where(Feedback.user_id.in_(user_ids))  # type: ignore[union-attr]
+        .order_by(Feedback.created_at.desc(), Feedback.id.desc()),  # type: ignore[attr-defined,union-attr]
+        lambda ticket: ticket.user_id,  # type: ignore[arg-type,return-value]
+    )
+
+
+async def tags_by_feedback(
+    session: AsyncSession, feedback_ids: Sequence[int]
+) -> dict[int, list[str]]:
+    rows = await session.execute(
+        select(FeedbackTag.feedback_id, FeedbackTag.tag)
+        .where(FeedbackTag.feedback_id.in_(feedback_ids))  # type: ignore[attr-defined]
+        .order_by(FeedbackTag.feedback_id, FeedbackTag.tag)
+    )
+    tags: dict[int, list[str]] = defaultdict(list)
+    for feedback_id, tag in rows:
+        tags[feedback_id].append(tag)
+    return tags
+
+
+async def replies_by_feedback(
+    session: AsyncSession, feedback_ids: Sequence[int]
+) -> dict[int, list[FeedbackReply]]:
+    """Each ticket's replies, oldest first."""
+    return await _grouped(
+        session,
+        select(FeedbackReply)
+        .where(FeedbackReply.feedback_id.in_(feedback_ids))  # type: ignore[attr-defined]
+        .order_by(FeedbackReply.created_at, FeedbackReply.id),
+        lambda reply: reply.feedback_id,
+    )
+
+
+async def history_by_feedback(
+    session: AsyncSession, feedback_ids: Sequence[int]
+) -> dict[int, list[FeedbackStatusChange]]:
+    """Each ticket's status changes, oldest first."""
+    return await _grouped(
+        session,
+        select(FeedbackStatusChange)
+        .where(FeedbackStatusChange.feedback_id.in_(feedback_ids))  # type: ignore[attr-defined]
+        .order_by(FeedbackStatusChange.changed_at, FeedbackStatusChange.id),
+        lambda change: change.feedback_id,
+    )

@@ -1,0 +1,1 @@
+"""Loads the demo data set in seeds/ into the database, idempotently."""
