@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import delete, event, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Engine, make_url
@@ -144,3 +144,14 @@ async def upsert(
             index_elements=keys, set_={column: stmt.excluded[column] for column in update}
         )
     )
+
+
+async def replace_tags(
+    session: AsyncSession, owner: Any, owner_id: int, tags: Sequence[str]
+) -> None:
+    """Makes `owner` (a tag column's foreign key, e.g. UserTag.user_id) carry exactly `tags`."""
+    table = owner.class_
+    await session.execute(delete(table).where(owner == owner_id))
+    unique = list(dict.fromkeys(tags))
+    if unique:
+        await session.execute(insert(table), [{owner.key: owner_id, "tag": tag} for tag in unique])

@@ -9,9 +9,10 @@ from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, StringConstraints
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import replace_tags
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.feedback.models import (
     Feedback,
@@ -182,15 +183,6 @@ async def list_feedback(
     )
 
 
-async def _replace_tags(session: AsyncSession, feedback_id: int, tags: Sequence[str]) -> None:
-    await session.execute(delete(FeedbackTag).where(FeedbackTag.feedback_id == feedback_id))  # type: ignore[arg-type]
-    unique = list(dict.fromkeys(tags))
-    if unique:
-        await session.execute(
-            insert(FeedbackTag), [{"feedback_id": feedback_id, "tag": t} for t in unique]
-        )
-
-
 async def _reporter_id(session: AsyncSession, fields: FeedbackCreate) -> int | None:
     if fields.user_id is not None and fields.user_external_id is not None:
         raise ValidationFailed(
@@ -236,7 +228,7 @@ async def create_feedback(session: AsyncSession, actor: str, *, data: dict[str, 
     session.add(ticket)
     await session.flush()
     assert ticket.id is not None
-    await _replace_tags(session, ticket.id, fields.tags)
+    await replace_tags(session, FeedbackTag.feedback_id, ticket.id, fields.tags)
     _record(session, ticket, actor, from_status=None)
     return ticket
 
@@ -286,7 +278,7 @@ async def update_feedback(
     ticket = await get_feedback(session, feedback_id=feedback_id)
     tags = changes.pop("tags", None)
     if tags is not None:
-        await _replace_tags(session, feedback_id, tags)
+        await replace_tags(session, FeedbackTag.feedback_id, feedback_id, tags)
     return await _save(session, ticket, **changes)
 
 

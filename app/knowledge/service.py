@@ -19,7 +19,7 @@ from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import upsert
+from app.db import replace_tags, upsert
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.knowledge.models import (
     Article,
@@ -237,15 +237,6 @@ async def _published_for_write(session: AsyncSession, article_id: int) -> Articl
     return article
 
 
-async def _replace_tags(session: AsyncSession, article_id: int, tags: Sequence[str]) -> None:
-    await session.execute(delete(ArticleTag).where(ArticleTag.article_id == article_id))  # type: ignore[arg-type]
-    unique = list(dict.fromkeys(tags))
-    if unique:
-        await session.execute(
-            insert(ArticleTag), [{"article_id": article_id, "tag": t} for t in unique]
-        )
-
-
 def ascii_slug(title: str) -> str:
     """A slug from a title written in latin letters; "" when it has other scripts (CJK…),
     which would lose their meaning in ASCII."""
@@ -298,7 +289,7 @@ async def create_article(session: AsyncSession, author: str, *, data: dict[str, 
     if slug is None:
         article.slug = f"{generated or 'article'}-{article.id}"
         await _flush_slug(session, article.slug)
-    await _replace_tags(session, article.id, fields.tags)
+    await replace_tags(session, ArticleTag.article_id, article.id, fields.tags)
     await record_change(session, article.id)
     return article
 
@@ -326,7 +317,7 @@ async def update_article(
     article.updated_at = utcnow()
     await _flush_slug(session, article.slug)
     if tags is not None:
-        await _replace_tags(session, article_id, tags)
+        await replace_tags(session, ArticleTag.article_id, article_id, tags)
     await record_change(session, article_id)
     return article
 

@@ -9,11 +9,12 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import EmailStr, Field, field_validator
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.db import replace_tags
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events.models import Event
 from app.pagination import Ordering, Page, paginate
@@ -94,10 +95,6 @@ async def get_user(
     return user
 
 
-def _like_escaped(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 async def list_users(
     session: AsyncSession,
     *,
@@ -125,12 +122,13 @@ async def list_users(
     if criteria.signed_up_to is not None:
         stmt = stmt.where(User.signed_up_at <= criteria.signed_up_to)
     if criteria.search:
-        pattern = _like_escaped(criteria.search.strip().lower())
+        needle = criteria.search.strip().lower()
         stmt = stmt.where(
             or_(
-                func.lower(User.name).like(pattern, escape="\\"),
-                func.lower(User.email).like(pattern, escape="\\"),
-                func.lower(User.external_id).like(pattern, escape="\\"),
+                *(
+                    func.lower(column).contains(needle, autoescape=True)
+                    for column in (User.name, User.email, User.external_id)
+                )
             )
         )
     return await paginate(
@@ -141,13 +139,6 @@ async def list_users(
         after=after,
         count_session=count_session,
     )
-
-
-async def _replace_tags(session: AsyncSession, user_id: int, tags: Sequence[str]) -> None:
-    await session.execute(delete(UserTag).where(UserTag.user_id == user_id))  # type: ignore[arg-type]
-    unique = list(dict.fromkeys(tags))
-    if unique:
-        await session.execute(insert(UserTag), [{"user_id": user_id, "tag": t} for t in unique])
 
 
 async def create_user(session: AsyncSession, *, data: dict[str, Any]) -> User:
@@ -166,7 +157,7 @@ async def create_user(session: AsyncSession, *, data: dict[str, Any]) -> User:
             f"a user with externalId {fields.external_id!r} exists", field="input.externalId"
         ) from None
     assert user.id is not None
-    await _replace_tags(session, user.id, fields.tags)
+    await replace_tags(session, UserTag.user_id, user.id, fields.tags)
     return user
 
 
@@ -181,7 +172,7 @@ async def update_user(session: AsyncSession, *, user_id: int, data: dict[str, An
         setattr(user, key, value)
     user.updated_at = utcnow()
     if tags is not None:
-        await _replace_tags(session, user_id, tags)
+        await replace_tags(session, UserTag.user_id, user_id, tags)
     return user
 
 
