@@ -1,1 +1,1 @@
-"""api"""
+"""The GraphQL layer: schema assembly, context, loaders, permissions, limits, errors."""

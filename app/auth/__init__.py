@@ -1,1 +1,1 @@
-"""auth"""
+"""API keys, roles and permissions."""

@@ -1,1 +1,1 @@
-"""campaigns"""
+"""Campaigns with A/B variants, participations and conversions."""

@@ -1,1 +1,1 @@
-"""events"""
+"""Behaviour events ingested in batches, and channel exposures."""

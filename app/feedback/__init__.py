@@ -1,1 +1,1 @@
-"""feedback"""
+"""Feedback tickets and their workflow: replies, status history, ratings."""

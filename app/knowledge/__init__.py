@@ -1,1 +1,1 @@
-"""knowledge"""
+"""The FAQ knowledge base: articles, review workflow, votes, search."""

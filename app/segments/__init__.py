@@ -1,1 +1,1 @@
-"""segments"""
+"""Rule-based segments: a JSON rule language compiled to SQL."""

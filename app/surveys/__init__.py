@@ -1,1 +1,1 @@
-"""surveys"""
+"""NPS and CSAT survey responses."""

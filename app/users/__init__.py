@@ -1,1 +1,1 @@
-"""users"""
+"""End users of the operated product: profiles, tags, derived lifecycle stage."""
