@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
-import app.models
+import app.models  # every table, for foreign keys across domains
 from app.api.context import Context, build_context
 from app.api.schema import build_schema
 from app.db import Database
@@ -25,18 +25,19 @@ logger = logging.getLogger("opsgraph")
 
 
 class OpsGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, db_holder: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, state: dict[str, Any]) -> None:
         super().__init__(
             build_schema(settings),
             graphql_ide=None if settings.is_production else "graphiql",
             allow_queries_via_get=True,
         )
         self._settings = settings
-        self._db_holder = db_holder
+        # Filled by the lifespan: the process's database and search index.
+        self._state = state
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return await build_context(
-            request, response, self._settings, self._db_holder["db"], self._db_holder["index"]
+            request, response, self._settings, self._state["db"], self._state["index"]
         )
 
 

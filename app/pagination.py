@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, literal, select, tuple_
+from sqlalchemy import Integer, Select, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -46,12 +46,21 @@ def decode_cursor(cursor: str, ordering: Ordering) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         if not isinstance(values, list) or len(values) != len(ordering.columns):
             raise ValueError("wrong length")
-        return [
-            datetime.fromisoformat(v) if isinstance(column.type, UTCDateTime) else v
-            for column, v in zip(ordering.columns, values, strict=True)
-        ]
+        return [_typed(column, v) for column, v in zip(ordering.columns, values, strict=True)]
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, NotImplementedError):
         raise ValidationFailed("invalid cursor", field="after") from None
+
+
+def _typed(column: InstrumentedAttribute[Any], value: Any) -> Any:
+    # A forged cursor must fail here, as a client error, not as a type error in the database.
+    if isinstance(column.type, UTCDateTime):
+        return datetime.fromisoformat(value)
+    if isinstance(column.type, Integer):
+        if type(value) is not int:
+            raise TypeError("integer expected")
+    elif not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise TypeError("scalar expected")
+    return value
 
 
 async def paginate(

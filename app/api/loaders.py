@@ -38,7 +38,7 @@ class Loaders:
         self.campaign_variant = self._loader(campaigns.variants_by_id, lambda: None)
         self.campaign_participant_count = self._loader(campaigns.participant_counts, int)
         self.campaign_conversion_count = self._loader(campaigns.conversion_counts, int)
-        self.segment_by_id = self._loader(campaigns.segments_by_id, lambda: None)
+        self.segment_by_id = self._loader(segments.segments_by_id, lambda: None)
         self.segment_sizes = self._loader(segments.sizes_by_segment, int)
         self.segments_by_user = self._loader(segments.segments_by_user, list)
 

@@ -566,8 +566,3 @@ async def participant_counts(session: AsyncSession, campaign_ids: Sequence[int])
 
 async def conversion_counts(session: AsyncSession, campaign_ids: Sequence[int]) -> dict[int, int]:
     return await _counts(session, CampaignConversion, campaign_ids)
-
-
-async def segments_by_id(session: AsyncSession, segment_ids: Sequence[int]) -> dict[int, Segment]:
-    rows = await session.scalars(select(Segment).where(Segment.id.in_(segment_ids)))  # type: ignore[union-attr]
-    return {segment.id: segment for segment in rows}  # type: ignore[misc]

@@ -12,7 +12,7 @@ from pydantic import Field, StringConstraints
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import replace_tags
+from app.db import replace_tags, tags_by_owner
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.feedback.models import (
     Feedback,
@@ -387,15 +387,7 @@ async def feedback_by_user(
 async def tags_by_feedback(
     session: AsyncSession, feedback_ids: Sequence[int]
 ) -> dict[int, list[str]]:
-    rows = await session.execute(
-        select(FeedbackTag.feedback_id, FeedbackTag.tag)
-        .where(FeedbackTag.feedback_id.in_(feedback_ids))  # type: ignore[attr-defined]
-        .order_by(FeedbackTag.feedback_id, FeedbackTag.tag)
-    )
-    tags: dict[int, list[str]] = defaultdict(list)
-    for feedback_id, tag in rows:
-        tags[feedback_id].append(tag)
-    return tags
+    return await tags_by_owner(session, FeedbackTag.feedback_id, feedback_ids)
 
 
 async def replies_by_feedback(

@@ -19,7 +19,7 @@ from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import replace_tags, upsert
+from app.db import replace_tags, tags_by_owner, upsert
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.knowledge.models import (
     Article,
@@ -200,15 +200,7 @@ async def list_articles(
 async def tags_by_article(
     session: AsyncSession, article_ids: Sequence[int]
 ) -> dict[int, list[str]]:
-    rows = await session.execute(
-        select(ArticleTag.article_id, ArticleTag.tag)
-        .where(ArticleTag.article_id.in_(article_ids))  # type: ignore[attr-defined]
-        .order_by(ArticleTag.article_id, ArticleTag.tag)
-    )
-    tags: dict[int, list[str]] = defaultdict(list)
-    for article_id, tag in rows:
-        tags[article_id].append(tag)
-    return tags
+    return await tags_by_owner(session, ArticleTag.article_id, article_ids)
 
 
 # --- writes -------------------------------------------------------------------

@@ -348,3 +348,8 @@ async def ensure_builtin_segments(session: AsyncSession) -> list[Segment]:
     await session.flush()
     rows = await session.scalars(select(Segment).where(Segment.key.in_(keys)).order_by(Segment.key))  # type: ignore[attr-defined]
     return list(rows.all())
+
+
+async def segments_by_id(session: AsyncSession, segment_ids: Sequence[int]) -> dict[int, Segment]:
+    rows = await session.scalars(select(Segment).where(Segment.id.in_(segment_ids)))  # type: ignore[union-attr]
+    return {segment.id: segment for segment in rows}  # type: ignore[misc]

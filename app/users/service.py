@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -14,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db import replace_tags
+from app.db import replace_tags, tags_by_owner
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events.models import Event
 from app.pagination import Ordering, Page, paginate
@@ -183,15 +182,7 @@ async def delete_user(session: AsyncSession, *, user_id: int) -> int:
 
 
 async def tags_by_user(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, list[str]]:
-    rows = await session.execute(
-        select(UserTag.user_id, UserTag.tag)
-        .where(UserTag.user_id.in_(user_ids))  # type: ignore[attr-defined]
-        .order_by(UserTag.user_id, UserTag.tag)
-    )
-    tags: dict[int, list[str]] = defaultdict(list)
-    for user_id, tag in rows:
-        tags[user_id].append(tag)
-    return tags
+    return await tags_by_owner(session, UserTag.user_id, user_ids)
 
 
 class LifecycleStage(StrEnum):
