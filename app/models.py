@@ -1,6 +1,6 @@
 """Every domain's tables, imported so that SQLModel.metadata is complete (alembic, tests)."""
 
-from app.auth.models import ApiKey
+from app.auth.models import ApiKey, ApiKeySegment
 from app.campaigns.models import (
     Campaign,
     CampaignConversion,
@@ -12,18 +12,22 @@ from app.feedback.models import Feedback, FeedbackReply, FeedbackStatusChange, F
 from app.knowledge.models import (
     Article,
     ArticleTag,
+    ArticleView,
     ArticleVote,
+    SearchLogEntry,
     SearchOutbox,
     SearchSynonymGroup,
 )
-from app.segments.models import Segment
+from app.segments.models import Segment, SegmentSnapshot, SegmentSnapshotMember
 from app.surveys.models import SurveyResponse
 from app.users.models import User, UserTag
 
 __all__ = [
     "ApiKey",
+    "ApiKeySegment",
     "Article",
     "ArticleTag",
+    "ArticleView",
     "ArticleVote",
     "Campaign",
     "CampaignConversion",
@@ -36,9 +40,12 @@ __all__ = [
     "FeedbackReply",
     "FeedbackStatusChange",
     "FeedbackTag",
+    "SearchLogEntry",
     "SearchOutbox",
     "SearchSynonymGroup",
     "Segment",
+    "SegmentSnapshot",
+    "SegmentSnapshotMember",
     "SurveyResponse",
     "User",
     "UserTag",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import String
+from sqlalchemy import Column, ForeignKey, String
 from sqlmodel import Field, SQLModel
 
 from app.sqltypes import UTCDateTime, one_of, utcnow
@@ -30,3 +30,16 @@ class ApiKey(SQLModel, table=True):
     prefix: str = Field(sa_type=String(16))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiKeySegment(SQLModel, table=True):
+    """Limits an integration key to some segments: it then sees only them and their members."""
+
+    __tablename__ = "api_key_segments"
+
+    api_key_id: int = Field(
+        sa_column=Column(ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True)
+    )
+    segment_id: int = Field(
+        sa_column=Column(ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True)
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.sqltypes import BigIntPK, JSONType, UTCDateTime, one_of, utcnow
@@ -94,3 +94,32 @@ class SearchSynonymGroup(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     terms: list[str] = Field(sa_type=JSONType)
+
+
+class SearchLogEntry(SQLModel, table=True):
+    """One search as a client ran it: feeds top queries and content gaps (知识缺口)."""
+
+    __tablename__ = "search_log"
+    __table_args__ = (Index("ix_search_log_searched_at", "searched_at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntPK, primary_key=True))
+    query: str = Field(sa_type=String(256))
+    normalized_query: str = Field(sa_type=String(256), index=True)
+    result_count: int
+    actor: str = Field(sa_type=String(200))
+    searched_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ArticleView(SQLModel, table=True):
+    """An article opened, with the search that led there if any (click-through)."""
+
+    __tablename__ = "article_views"
+    __table_args__ = (Index("ix_article_views_viewed_at", "viewed_at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigIntPK, primary_key=True))
+    article_id: int = Field(
+        sa_column=Column(ForeignKey("articles.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    normalized_query: str | None = Field(default=None, sa_type=String(256))
+    actor: str = Field(sa_type=String(200))
+    viewed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

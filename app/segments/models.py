@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, Text
+from sqlalchemy import Column, ForeignKey, String, Text
 from sqlmodel import Field, SQLModel
 
 from app.sqltypes import JSONType, UTCDateTime, utcnow
@@ -23,3 +23,30 @@ class Segment(SQLModel, table=True):
     is_builtin: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SegmentSnapshot(SQLModel, table=True):
+    """A segment's membership frozen at a moment, e.g. the audience a campaign targeted."""
+
+    __tablename__ = "segment_snapshots"
+
+    id: int | None = Field(default=None, primary_key=True)
+    segment_id: int = Field(
+        sa_column=Column(ForeignKey("segments.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    rule: dict[str, Any] = Field(sa_type=JSONType)  # the rule as it was when taken
+    size: int
+    taken_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SegmentSnapshotMember(SQLModel, table=True):
+    __tablename__ = "segment_snapshot_members"
+
+    snapshot_id: int = Field(
+        sa_column=Column(
+            ForeignKey("segment_snapshots.id", ondelete="CASCADE"), primary_key=True
+        )
+    )
+    user_id: int = Field(
+        sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+    )
