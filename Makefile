@@ -54,4 +54,10 @@ reindex: install
 	$(PY) -m app reindex
 
 bench: install
-	$(PY) -m bench
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
+	$(PY) -m bench.search.fork_choice
+	$(PY) bench/search/relevance.py
+	$(PY) bench/search/speed.py
+	$(PY) -m bench.metrics
+	$(PY) bench/segments/count_and_walk.py
+	$(PY) -m bench.load.run --backend postgresql

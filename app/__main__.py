@@ -46,8 +46,15 @@ def create_api_key(settings: Settings, role: str, name: str) -> str:
 def serve(settings: Settings, workers: int) -> None:
     import uvicorn
 
+    from app.observability import configure_logging
+
+    configure_logging()
     uvicorn.run(
-        "app.main:app", host=settings.host, port=settings.port, workers=workers, log_level="info"
+        "app.main:app",
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        log_config=None,  # keep the JSON logging configured above (workers inherit it)
     )
 
 

@@ -1,74 +1,67 @@
-"""The ASGI application: GraphQL at /graphql, health at /healthz."""
+"""The ASGI application: GraphQL at /graphql, health at /healthz, Prometheus at /metrics."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from strawberry.asgi import GraphQL
 
 import app.models  # every table, for foreign keys across domains
-from app.api.context import Context, build_context
+from app.api.http import GraphQLView
+from app.api.runtime import Runtime
 from app.api.schema import build_schema
 from app.db import Database
+from app.metrics.rollup import ensure_rollup
+from app.observability import Metrics, RequestObserver
 from app.search.sync import SearchIndex
 from app.settings import Settings
 
 logger = logging.getLogger("opsgraph")
 
 
-class OpsGraphQL(GraphQL[Context, None]):
-    def __init__(self, settings: Settings, state: dict[str, Any]) -> None:
-        super().__init__(
-            build_schema(settings),
-            graphql_ide=None if settings.is_production else "graphiql",
-            allow_queries_via_get=True,
-        )
-        self._settings = settings
-        # Filled by the lifespan: the process's database and search index.
-        self._state = state
-
-    async def get_context(self, request: Any, response: Any) -> Context:
-        return await build_context(
-            request, response, self._settings, self._state["db"], self._state["index"]
-        )
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
-    state: dict[str, Any] = {}
+    metrics = Metrics()
+    state: dict[str, Runtime] = {}
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        state["db"] = Database(settings.database_url)
+        db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
         try:
             # The database is the truth: an absent, foreign or unreadable index is rebuilt
             # from it (with a progress bar), then the outbox past its watermark is applied.
-            state["index"] = await SearchIndex.open(settings.index_dir)
-            async with state["db"].read() as session:
-                await state["index"].sync(session, progress=True)
+            # A new database, or a new reporting timezone, needs the activity rollup built
+            # before the first metric rather than during it.
+            await ensure_rollup(db, settings.timezone)
+            index = await SearchIndex.open(settings.index_dir)
+            async with db.read() as session:
+                await index.sync(session, progress=True)
+            state["runtime"] = Runtime(settings=settings, db=db, index=index, metrics=metrics)
             yield
         finally:
-            await state["db"].dispose()
+            await db.dispose()
 
     async def healthz(_request: Request) -> Response:
+        runtime = state["runtime"]
         checks: dict[str, str] = {}
         try:
-            async with state["db"].read() as session:
+            async with runtime.db.read() as session:
                 await session.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except Exception as exc:  # the point of a health check is to report any failure
             logger.warning("health check: database failed: %s", exc)
             checks["database"] = "unavailable"
         try:
-            await state["index"].check()
+            await runtime.index.check()
             checks["index"] = "ok"
         except Exception as exc:
             logger.warning("health check: search index failed: %s", exc)
@@ -79,12 +72,39 @@ def create_app(settings: Settings | None = None) -> Starlette:
             status_code=200 if healthy else 503,
         )
 
-    graphql = OpsGraphQL(settings, state)
+    async def prometheus(_request: Request) -> Response:
+        runtime = state["runtime"]
+        try:
+            async with runtime.db.read() as session:
+                metrics.index_lag.set(await runtime.index.lag(session))
+        except Exception as exc:  # a scrape reports what it can
+            logger.warning("metrics: index lag unavailable: %s", exc)
+        pool = runtime.db.engine.pool
+        metrics.pool_in_use.set(getattr(pool, "checkedout", lambda: 0)())
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    graphql = GraphQLView(build_schema(settings), state, production=settings.is_production)
+    middleware = [
+        Middleware(RequestObserver, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    ]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID", "Retry-After"],
+                max_age=600,
+            )
+        )
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", prometheus, methods=["GET"]),
         ],
+        middleware=middleware,
         lifespan=lifespan,
     )
 

@@ -18,11 +18,14 @@ from app.knowledge.models import (
     SearchOutbox,
     SearchSynonymGroup,
 )
+from app.metrics.models import ActivityDay, ActivityDayEvent, RollupState
 from app.segments.models import Segment, SegmentSnapshot, SegmentSnapshotMember
 from app.surveys.models import SurveyResponse
 from app.users.models import User, UserTag
 
 __all__ = [
+    "ActivityDay",
+    "ActivityDayEvent",
     "ApiKey",
     "ApiKeySegment",
     "Article",
@@ -40,6 +43,7 @@ __all__ = [
     "FeedbackReply",
     "FeedbackStatusChange",
     "FeedbackTag",
+    "RollupState",
     "SearchLogEntry",
     "SearchOutbox",
     "SearchSynonymGroup",

@@ -90,7 +90,15 @@ def database_url(backend: str, new_database_url: Any) -> str:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, workdir: Path, backend: str) -> Settings:
-    return Settings(database_url=database_url, index_dir=workdir / f"index-{backend}", env="test")
+    # Key ids restart with every emptied table, so one rate window would span many tests:
+    # the shared app is unlimited, and the rate-limit tests build apps with their own limits.
+    unlimited = (10**9, 10**12)
+    return Settings(
+        database_url=database_url,
+        index_dir=workdir / f"index-{backend}",
+        env="test",
+        rate_limits=dict.fromkeys(("admin", "operator", "agent", "integration"), unlimited),
+    )
 
 
 @pytest.fixture(scope="session")

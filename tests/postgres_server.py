@@ -7,8 +7,10 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from pathlib import Path
 
+import psycopg
 from pytest_postgresql.executors import PostgreSQLExecutor
 
 
@@ -54,4 +56,21 @@ def start_postgres() -> tuple[PostgreSQLExecutor, Path]:
         postgres_options="-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
     )
     executor.start()
+    _wait_until_accepting(executor)
     return executor, base
+
+
+def _wait_until_accepting(executor: PostgreSQLExecutor, seconds: float = 30) -> None:
+    # pg_ctl -w returns once the server runs, which can still precede "accepting
+    # connections" on a loaded machine ("the database system is starting up").
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with psycopg.connect(
+                host=executor.host, port=executor.port, user=executor.user, dbname="postgres"
+            ):
+                return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

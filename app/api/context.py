@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.errors import ClientError
 from app.api.loaders import Loaders
+from app.api.runtime import Runtime
 from app.auth.service import Actor, authenticate
 from app.db import Database
 from app.search.sync import SearchIndex
@@ -25,6 +27,22 @@ class Context:
     actor: Actor | None
     auth_problem: str  # why `actor` is None, for the error a protected field raises
     loaders: Loaders
+    runtime: Runtime
+
+    def admit(self, cost: int) -> GraphQLError | None:
+        """Counts this operation against the key's rate limits; the error when over."""
+        if self.actor is None:
+            return None
+        retry_after = self.runtime.limiter.admit(self.actor.key_id, self.actor.role.value, cost)
+        if retry_after is None:
+            return None
+        self.response.status_code = 429
+        self.response.headers["Retry-After"] = str(int(retry_after))
+        return ClientError(
+            f"rate limit for role '{self.actor.role.value}' reached; retry in {int(retry_after)} s",
+            "RATE_LIMITED",
+            retryAfter=int(retry_after),
+        )
 
     def page_size(self, first: int) -> int:
         """A list's `first`, checked against the page limit before any SQL runs."""
@@ -39,13 +57,8 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def build_context(
-    request: Request,
-    response: Response,
-    settings: Settings,
-    db: Database,
-    index: SearchIndex,
-) -> Context:
+async def build_context(request: Request, response: Response, runtime: Runtime) -> Context:
+    db = runtime.db
     token = bearer_token(request)
     actor: Actor | None = None
     problem = "missing API key: send 'Authorization: Bearer <key>'"
@@ -56,10 +69,11 @@ async def build_context(
     return Context(
         request=request,
         response=response,
-        settings=settings,
+        settings=runtime.settings,
         db=db,
-        index=index,
+        index=runtime.index,
         actor=actor,
         auth_problem=problem,
-        loaders=Loaders(db),
+        loaders=Loaders(db, actor),
+        runtime=runtime,
     )

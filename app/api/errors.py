@@ -10,6 +10,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
+from app.db import timed_out, unavailable
 from app.errors import DomainError
 
 logger = logging.getLogger("opsgraph.api")
@@ -51,7 +52,9 @@ class ShapeErrors(MaskErrors):
 
     Syntax and validation errors carry no original error and pass unchanged (strawberry's
     default masks them too); our ClientErrors pass unchanged; a service's DomainError in a
-    query becomes a readable error with its code; anything else is logged and masked.
+    query becomes a readable error with its code; statement timeouts and an unreachable
+    database get codes of their own (TIMEOUT, DATABASE_UNAVAILABLE); the rest is logged
+    and masked.
     """
 
     def __init__(self) -> None:
@@ -68,6 +71,21 @@ class ShapeErrors(MaskErrors):
                 nodes=error.nodes,
                 path=error.path,
                 extensions={"code": original.code, "field": original.problems[0].field},
+            )
+        if original is not None and timed_out(original):
+            return GraphQLError(
+                "the query ran longer than the statement timeout; narrow it (dates, first)",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "TIMEOUT"},
+            )
+        if original is not None and unavailable(original):
+            logger.warning("database unavailable at %s: %s", error.path, original)
+            return GraphQLError(
+                "the database is unavailable; retry shortly",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "DATABASE_UNAVAILABLE", "retryable": True},
             )
         logger.error("unexpected error at %s", error.path, exc_info=original)
         masked = super().anonymise_error(error)

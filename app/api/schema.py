@@ -9,10 +9,21 @@ from strawberry.tools import merge_types
 
 from app.api.errors import ShapeErrors
 from app.api.limits import limit_extensions
+from app.api.operation_metrics import OperationMetrics
 from app.settings import Settings
 
 # Each domain's resolvers module defines `Query` and, if it writes, `Mutation`.
-DOMAINS = ("auth", "users", "events", "feedback", "campaigns", "surveys", "segments", "knowledge")
+DOMAINS = (
+    "auth",
+    "users",
+    "events",
+    "feedback",
+    "campaigns",
+    "surveys",
+    "segments",
+    "knowledge",
+    "metrics",
+)
 
 
 def _roots(name: str) -> list[type]:
@@ -24,5 +35,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=merge_types("Query", tuple(_roots("Query"))),
         mutation=merge_types("Mutation", tuple(_roots("Mutation"))),
-        extensions=[*limit_extensions(settings), ShapeErrors],
+        extensions=[OperationMetrics, *limit_extensions(settings), ShapeErrors],
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import Info
 
@@ -12,6 +14,14 @@ from app.api.permissions import requires
 from app.auth import service
 from app.auth.roles import ROLE_PERMISSIONS, Permission
 from app.auth.types import ApiKeyPayload, ApiKeyType, Role, Viewer
+
+SegmentKeys = Annotated[
+    list[str] | None,
+    strawberry.argument(
+        description="Integration keys only: the segments the key may see (it then sees only "
+        "them and their members). Null: not limited."
+    ),
+]
 
 
 @strawberry.type
@@ -36,11 +46,39 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(extensions=requires(Permission.KEYS_MANAGE))
-    async def create_api_key(self, info: Info, name: str, role: Role) -> ApiKeyPayload:  # type: ignore[valid-type]
+    async def create_api_key(
+        self,
+        info: Info,
+        name: str,
+        role: Role,  # type: ignore[valid-type]
+        segment_keys: SegmentKeys = None,
+    ) -> ApiKeyPayload:
         return await mutate(
             info,
-            lambda session: service.create_api_key(session, name=name, role=role.value),
+            lambda session: service.create_api_key(
+                session, name=name, role=role.value, segment_keys=segment_keys
+            ),
             ok=lambda created: ApiKeyPayload(api_key=ApiKeyType.of(created[0]), secret=created[1]),
+            failed=ApiKeyPayload,
+        )
+
+    @strawberry.mutation(
+        extensions=requires(Permission.KEYS_MANAGE),
+        description="Limits an integration key to some segments, or lifts its limit (null); "
+        "it applies from the key's next request.",
+    )
+    async def set_api_key_segments(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        segment_keys: SegmentKeys = None,
+    ) -> ApiKeyPayload:
+        return await mutate(
+            info,
+            lambda session: service.set_api_key_segments(
+                session, key_id=parse_id(id), segment_keys=segment_keys
+            ),
+            ok=lambda row: ApiKeyPayload(api_key=ApiKeyType.of(row)),
             failed=ApiKeyPayload,
         )
 

@@ -19,6 +19,7 @@ from app.campaigns.types import (
     CampaignFilter,
     CampaignParticipationPayload,
     CampaignPayload,
+    CampaignReportType,
     CampaignType,
     ConversionType,
     CreateCampaignInput,
@@ -28,6 +29,7 @@ from app.campaigns.types import (
     UpdateCampaignInput,
 )
 from app.errors import NotFound
+from app.metrics import campaigns as evaluation
 
 
 @strawberry.type
@@ -66,6 +68,23 @@ class Query:
         except NotFound:
             return None
         return CampaignType.of(row)
+
+    @strawberry.field(
+        extensions=requires(Permission.CAMPAIGNS_READ),
+        description="A campaign's summary: goal, audience, participation, variant results "
+        "with significance, activity before vs during, budget and cost per participant, and "
+        "the feedback received while it ran; also as Markdown. Null when there is no such "
+        "campaign.",
+    )
+    async def campaign_report(self, info: Info, id: strawberry.ID) -> CampaignReportType | None:
+        try:
+            async with info.context.db.read() as session:
+                result = await evaluation.campaign_report(
+                    session, campaign_id=parse_id(id), tz=info.context.settings.tz
+                )
+        except NotFound:
+            return None
+        return CampaignReportType.of(result)
 
 
 async def _change(

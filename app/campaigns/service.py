@@ -344,8 +344,10 @@ async def _ready_to_launch(session: AsyncSession, campaign: Campaign) -> None:
 
 
 async def launch_campaign(session: AsyncSession, *, campaign_id: int) -> Campaign:
-    """planned → running. A campaign with no target segment is open to all users."""
-    return await _move(
+    """planned → running. A campaign with no target segment is open to all users; the
+    target segment's members are snapshotted, the audience the evaluation measures
+    participation and activity against (members may come and go while it runs)."""
+    campaign = await _move(
         session,
         campaign_id,
         verb="launch",
@@ -353,6 +355,10 @@ async def launch_campaign(session: AsyncSession, *, campaign_id: int) -> Campaig
         to=CampaignStatus.RUNNING,
         check=_ready_to_launch,
     )
+    if campaign.target_segment_id is not None:
+        segment = await segments.get_segment(session, segment_id=campaign.target_segment_id)
+        await segments.snapshot_segment(session, None, key=segment.key)
+    return campaign
 
 
 async def end_campaign(session: AsyncSession, *, campaign_id: int) -> Campaign:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,7 +10,11 @@ import strawberry
 from strawberry import Info
 
 from app.api.errors import UserError
-from app.campaigns import models, service
+from app.campaigns import models, report, service
+from app.feedback.models import FeedbackType as FeedbackKindValue
+from app.feedback.types import FeedbackKind
+from app.metrics import campaigns as evaluation
+from app.metrics.stats import SIGNIFICANCE_LEVEL
 
 if TYPE_CHECKING:
     from app.segments.types import SegmentType
@@ -27,6 +31,12 @@ CampaignForm = strawberry.enum(
     "content_contest 内容创作大赛, webinar, training.",
 )
 CampaignChannel = strawberry.enum(service.CampaignChannel)
+CampaignAudienceSource = strawberry.enum(
+    evaluation.AudienceSource,
+    name="CampaignAudienceSource",
+    description="snapshot: the target segment's members when the campaign was launched; "
+    "segment: its members now (no snapshot was taken); all_users: no target segment.",
+)
 
 
 @strawberry.type(name="CampaignVariant", description="One arm of a campaign's A/B test.")
@@ -112,6 +122,17 @@ class CampaignType:
     @strawberry.field(description="Participants who converted (each counted once).")
     async def conversion_count(self, info: Info) -> int:
         return await info.context.loaders.campaign_conversion_count.load(self.row.id)
+
+    @strawberry.field(
+        description="Results (效果评估), computed when asked with several queries: ask for "
+        "it on one campaign at a time rather than across a list."
+    )
+    async def evaluation(self, info: Info) -> CampaignEvaluationType:
+        async with info.context.db.read() as session:
+            result = await evaluation.evaluate_campaign(
+                session, campaign=self.row, tz=info.context.settings.tz
+            )
+        return CampaignEvaluationType.of(result)
 
 
 @strawberry.interface(description="What one user did in a campaign, recorded once per user.")
@@ -278,3 +299,190 @@ class CampaignParticipationPayload:
 class CampaignConversionPayload:
     conversion: ConversionType | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(name="CampaignAudience", description="Who the campaign was for.")
+class CampaignAudienceType:
+    source: CampaignAudienceSource  # type: ignore[valid-type]
+    size: int = strawberry.field(description="Users in the audience.")
+    snapshot_taken_at: datetime | None = strawberry.field(
+        description="When the snapshot used was taken; null unless source is snapshot."
+    )
+
+    @classmethod
+    def of(cls, audience: evaluation.Audience) -> CampaignAudienceType:
+        return cls(
+            source=audience.source,
+            size=audience.size,
+            snapshot_taken_at=audience.snapshot.taken_at if audience.snapshot else None,
+        )
+
+
+@strawberry.type(name="CampaignVariantResult", description="One A/B arm against the control.")
+class CampaignVariantResultType:
+    variant: CampaignVariantType
+    participants: int
+    conversions: int
+    conversion_rate: float | None = strawberry.field(
+        description="conversions / participants × 100; null without participants."
+    )
+    revenue: Decimal = strawberry.field(description="Sum of its conversions' revenue.")
+    lift: float | None = strawberry.field(
+        description="(conversionRate − control's) / control's × 100; null for the control, "
+        "without a control, or when the control's rate is 0 or unknown."
+    )
+    z_score: float | None = strawberry.field(
+        description="Two-proportion z statistic against the control (pooled standard "
+        "error); positive when this variant converts better."
+    )
+    p_value: float | None = strawberry.field(
+        description="Two-sided p-value of the z-test; null when the test is undefined (the "
+        "control itself, no control, a group without participants, or no variation)."
+    )
+    significant: bool | None = strawberry.field(
+        description=f"pValue < {SIGNIFICANCE_LEVEL}; null when there is no p-value."
+    )
+
+    @classmethod
+    def of(cls, result: evaluation.VariantResult) -> CampaignVariantResultType:
+        test = result.test
+        return cls(
+            variant=CampaignVariantType.of(result.variant),
+            participants=result.participants,
+            conversions=result.conversions,
+            conversion_rate=result.conversion_rate,
+            revenue=result.revenue,
+            lift=result.lift,
+            z_score=test.z if test else None,
+            p_value=test.p_value if test else None,
+            significant=test.significant if test else None,
+        )
+
+
+@strawberry.type(
+    name="CampaignActivity",
+    description="Mean daily active users (DAU) of the audience over the days the campaign ran "
+    "on (calendar days in OPSGRAPH_TIMEZONE, from its start's day to its end's, up to "
+    "yesterday while it runs) and over as many days just before it.",
+)
+class CampaignActivityType:
+    days: int = strawberry.field(description="0 until the campaign's first day is over.")
+    before_from: date | None
+    before_to: date | None
+    during_from: date | None
+    during_to: date | None
+    mean_dau_before: float | None
+    mean_dau_during: float | None
+    change_percent: float | None = strawberry.field(
+        description="(meanDauDuring − meanDauBefore) / meanDauBefore × 100; null when the "
+        "audience had no active user before."
+    )
+
+    @classmethod
+    def of(cls, activity: evaluation.Activity) -> CampaignActivityType:
+        return cls(
+            days=activity.days,
+            before_from=activity.before_from,
+            before_to=activity.before_to,
+            during_from=activity.during_from,
+            during_to=activity.during_to,
+            mean_dau_before=activity.mean_dau_before,
+            mean_dau_during=activity.mean_dau_during,
+            change_percent=activity.change_percent,
+        )
+
+
+@strawberry.type(name="CampaignEvaluation", description="A campaign's results; rates in percent.")
+class CampaignEvaluationType:
+    audience: CampaignAudienceType
+    participants: int
+    participation_rate: float | None = strawberry.field(
+        description="participants / audience size × 100; null for an empty audience."
+    )
+    conversions: int
+    conversion_rate: float | None = strawberry.field(
+        description="conversions / participants × 100; null without participants."
+    )
+    revenue: Decimal = strawberry.field(description="Sum of the conversions' revenue.")
+    registrations: int = strawberry.field(
+        description="Registrations brought in: participants who signed up between startsAt "
+        "and endsAt."
+    )
+    variants: list[CampaignVariantResultType] = strawberry.field(
+        description="In creation order; empty for a campaign without variants."
+    )
+    activity: CampaignActivityType
+    budget: Decimal
+    cost_per_participant: Decimal | None = strawberry.field(
+        description="budget / participants; null without participants."
+    )
+
+    @classmethod
+    def of(cls, result: evaluation.CampaignEvaluation) -> CampaignEvaluationType:
+        return cls(
+            audience=CampaignAudienceType.of(result.audience),
+            participants=result.participants,
+            participation_rate=result.participation_rate,
+            conversions=result.conversions,
+            conversion_rate=result.conversion_rate,
+            revenue=result.revenue,
+            registrations=result.registrations,
+            variants=[CampaignVariantResultType.of(v) for v in result.variants],
+            activity=CampaignActivityType.of(result.activity),
+            budget=result.campaign.budget,
+            cost_per_participant=result.cost_per_participant,
+        )
+
+
+@strawberry.type(name="CampaignFeedbackTypeCount")
+class FeedbackTypeCount:
+    type: FeedbackKind  # type: ignore[valid-type]
+    count: int
+
+
+@strawberry.type(name="CampaignFeedbackTagCount")
+class FeedbackTagCount:
+    tag: str
+    count: int
+
+
+@strawberry.type(
+    name="CampaignFeedback",
+    description="Feedback tickets the audience created from startsAt to endsAt (or now).",
+)
+class CampaignFeedbackType:
+    total: int
+    by_type: list[FeedbackTypeCount] = strawberry.field(description="Most frequent first.")
+    top_tags: list[FeedbackTagCount] = strawberry.field(description="At most 5, most first.")
+
+    @classmethod
+    def of(cls, received: evaluation.FeedbackReceived) -> CampaignFeedbackType:
+        return cls(
+            total=received.total,
+            by_type=[
+                FeedbackTypeCount(type=FeedbackKindValue(kind), count=count)
+                for kind, count in received.by_type
+            ],
+            top_tags=[FeedbackTagCount(tag=tag, count=count) for tag, count in received.top_tags],
+        )
+
+
+@strawberry.type(name="CampaignReport", description="A campaign summary (活动总结).")
+class CampaignReportType:
+    campaign: CampaignType
+    evaluation: CampaignEvaluationType
+    feedback: CampaignFeedbackType
+    generated_at: datetime
+    markdown: str = strawberry.field(
+        description="The whole report as Markdown, to paste into a summary."
+    )
+
+    @classmethod
+    def of(cls, result: evaluation.CampaignReport) -> CampaignReportType:
+        return cls(
+            campaign=CampaignType.of(result.evaluation.campaign),
+            evaluation=CampaignEvaluationType.of(result.evaluation),
+            feedback=CampaignFeedbackType.of(result.feedback),
+            generated_at=result.generated_at,
+            markdown=report.render(result),
+        )

@@ -34,6 +34,15 @@ class Event(SQLModel, table=True):
         Index("ix_events_user_id_occurred_at", "user_id", "occurred_at"),
         Index("ix_events_occurred_at_user_id", "occurred_at", "user_id"),
         Index("ix_events_name_feature_occurred_at", "name", "feature", "occurred_at"),
+        # Segment rules' behaviour conditions probe one user's events by name and time
+        # from this index alone (see app/segments/rules.py).
+        Index(
+            "ix_events_user_id_name_occurred_at_feature",
+            "user_id",
+            "name",
+            "occurred_at",
+            "feature",
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntPK, primary_key=True))

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import upsert
 from app.errors import FieldProblem, ValidationFailed
 from app.events.models import ChannelExposure, Event, EventBatch
+from app.metrics import rollup
 from app.pagination import Ordering, Page, paginate
 from app.sqltypes import utcnow
 from app.users.models import User
@@ -154,6 +155,8 @@ async def track_events(
             insert(Event.__table__), [row | {"batch_id": batch.id} for row in rows]
         )
         await _refresh_last_active(session, {row["user_id"] for row in rows})
+        # After the insert, so a concurrent rollup rebuild is waited for (see rollup.py).
+        await rollup.add_events(session, rows)
     return BatchResult(accepted=len(rows), rejected=rejected)
 
 

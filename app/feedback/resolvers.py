@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,15 +16,18 @@ from app.api.payloads import DeletePayload, parse_id
 from app.api.permissions import requires
 from app.auth.roles import Permission
 from app.errors import NotFound
-from app.feedback import models, service
+from app.feedback import models, service, trends
 from app.feedback.types import (
     CreateFeedbackInput,
     FeedbackFilter,
+    FeedbackKind,
     FeedbackOrderBy,
     FeedbackPayload,
+    FeedbackTrendsType,
     FeedbackType,
     UpdateFeedbackInput,
 )
+from app.knowledge.types import ArticlePayload, ArticleType
 
 
 def _actor(info: Info) -> str:
@@ -64,6 +69,7 @@ class Query:
                 first=info.context.page_size(first),
                 after=after,
                 count_session=db.read,
+                sla_hours=info.context.settings.sla_hours,
             )
         return Connection.of(page, FeedbackType.of)
 
@@ -78,6 +84,25 @@ class Query:
         except NotFound:
             return None
         return FeedbackType.of(row)
+
+    @strawberry.field(
+        extensions=requires(Permission.FEEDBACK_READ),
+        description="Recurring demands and problems: the feedback created in [from, to) "
+        "grouped by tag (by normalised title when untagged), largest first, each compared "
+        "with the period of equal length before. `first` groups, at most 100.",
+    )
+    async def feedback_trends(
+        self,
+        info: Info,
+        from_: Annotated[datetime, strawberry.argument(name="from")],
+        to: datetime,
+        type: FeedbackKind | None = None,  # type: ignore[valid-type]
+        first: int = 20,
+    ) -> FeedbackTrendsType:
+        data = {"from": from_, "to": to, "type": type.value if type else None, "first": first}
+        async with info.context.db.read() as session:
+            result = await trends.feedback_trends(session, data=data)
+        return FeedbackTrendsType.of(result)
 
 
 @strawberry.type
@@ -117,15 +142,24 @@ class Mutation:
 
     @strawberry.mutation(
         extensions=requires(Permission.FEEDBACK_WRITE),
-        description="Sets the responsible agent, or clears it with null.",
+        description="Sets the responsible agent, or clears it with null. With "
+        "expectedVersion, only if the ticket is still at that version (a conflict "
+        "otherwise): of two agents taking the same ticket, one wins.",
     )
     async def assign_feedback(
-        self, info: Info, id: strawberry.ID, assignee: str | None = None
+        self,
+        info: Info,
+        id: strawberry.ID,
+        assignee: str | None = None,
+        expected_version: int | None = None,
     ) -> FeedbackPayload:
         return await _ticket(
             info,
             lambda session: service.assign_feedback(
-                session, feedback_id=parse_id(id), assignee=assignee
+                session,
+                feedback_id=parse_id(id),
+                assignee=assignee,
+                expected_version=expected_version,
             ),
         )
 
@@ -186,3 +220,28 @@ class Mutation:
             info,
             lambda session: service.rate_feedback(session, feedback_id=parse_id(id), score=score),
         )
+
+    @strawberry.mutation(
+        extensions=requires(Permission.ARTICLES_WRITE),
+        description="Turns a resolved or closed ticket into an FAQ article draft (知识沉淀): "
+        "its title, its body and resolution note as Markdown, its tags, linked both ways "
+        "(Feedback.article, Article.sourceFeedback). Once per ticket. Without a category, "
+        "the one most articles with the same tags are in, else `general`.",
+    )
+    async def convert_feedback_to_article(
+        self, info: Info, feedback_id: strawberry.ID, category: str | None = None
+    ) -> ArticlePayload:
+        payload = await mutate(
+            info,
+            lambda session: service.convert_to_article(
+                session,
+                _actor(info),
+                feedback_id=parse_id(feedback_id, field="feedbackId"),
+                category=category,
+            ),
+            ok=lambda row: ArticlePayload(article=ArticleType.of(row)),
+            failed=ArticlePayload,
+        )
+        if not payload.user_errors:  # the new draft goes to the search index, as any article
+            await info.context.index.sync_after_commit(info.context.db)
+        return payload

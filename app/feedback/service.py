@@ -1,15 +1,18 @@
-"""Feedback tickets: validation, the status workflow, replies, ratings and filtered listing."""
+"""Feedback tickets: validation, the status workflow, replies, ratings, SLA and filtered
+listing, article suggestions, and turning a solved ticket into an FAQ draft (知识沉淀)."""
 
 from __future__ import annotations
 
+import logging
+import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, StringConstraints
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, not_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import replace_tags, tags_by_owner
@@ -24,12 +27,23 @@ from app.feedback.models import (
     FeedbackType,
     Priority,
 )
+from app.knowledge import service as knowledge
+from app.knowledge.models import Article, ArticleTag, Language
 from app.pagination import Ordering, Page, paginate
-from app.sqltypes import utcnow
+from app.search.engine import MAX_QUERY_CHARS
+from app.search.sync import SearchIndex
+from app.sqltypes import UTCDateTime, utcnow
 from app.users import service as users
 from app.validation import Input, Name, Tag, parse
 
+logger = logging.getLogger("opsgraph.feedback")
+
 MAX_TAGS = 20
+MAX_SUGGESTIONS = 10
+# The body's opening says what went wrong; more of it would outweigh title and tags.
+SUGGESTION_BODY_CHARS = 200
+DEFAULT_ARTICLE_CATEGORY = "general"
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 Row = TypeVar("Row")
 
@@ -72,10 +86,12 @@ class FeedbackFilter(Input):
     created_from: datetime | None = None
     created_to: datetime | None = None
     search: str | None = Field(default=None, max_length=300)
+    overdue: bool | None = None
 
 
 class Assignment(Input):
     assignee: Name | None
+    expected_version: int | None = None
 
 
 class Reply(Input):
@@ -125,6 +141,10 @@ TRANSITIONS: dict[FeedbackStatus, frozenset[FeedbackStatus]] = {
 }
 
 
+# Work on these is over: they are never overdue, and they can become articles.
+DONE = (FeedbackStatus.RESOLVED, FeedbackStatus.CLOSED)
+
+
 def ensure_transition(current: FeedbackStatus, target: FeedbackStatus) -> None:
     """The workflow of the handbook's feedback loop (反馈闭环).
 
@@ -145,6 +165,30 @@ async def get_feedback(session: AsyncSession, *, feedback_id: int) -> Feedback:
     return ticket
 
 
+# --- SLA (服务时效) ---------------------------------------------------------------
+def due_at(ticket: Feedback, sla_hours: Mapping[str, int]) -> datetime:
+    """When the ticket should be resolved: its creation plus its priority's SLA."""
+    return ticket.created_at + timedelta(hours=sla_hours[ticket.priority])
+
+
+def is_overdue(ticket: Feedback, sla_hours: Mapping[str, int], now: datetime) -> bool:
+    """Still being worked on and past its due time (a ticket due exactly now is not)."""
+    return ticket.status not in DONE and now > due_at(ticket, sla_hours)
+
+
+def overdue_condition(sla_hours: Mapping[str, int], now: datetime) -> ColumnElement[bool]:
+    """is_overdue in SQL. now > created_at + SLA is created_at < now − SLA: the priority
+    picks its cutoff in a CASE, and no database needs date arithmetic."""
+    cutoff = case(
+        {
+            priority: literal(now - timedelta(hours=hours), UTCDateTime)
+            for priority, hours in sla_hours.items()
+        },
+        value=Feedback.priority,
+    )
+    return and_(Feedback.status.not_in(DONE), Feedback.created_at < cutoff)  # type: ignore[attr-defined]
+
+
 async def list_feedback(
     session: AsyncSession,
     *,
@@ -154,6 +198,8 @@ async def list_feedback(
     first: int,
     after: str | None,
     count_session: Callable[[], Any],
+    sla_hours: Mapping[str, int],
+    now: datetime | None = None,
 ) -> Page[Feedback]:
     criteria = parse(FeedbackFilter, filter, prefix="filter")
     stmt = select(Feedback)
@@ -173,6 +219,9 @@ async def list_feedback(
         stmt = stmt.where(
             func.lower(Feedback.title).contains(criteria.search.strip().lower(), autoescape=True)
         )
+    if criteria.overdue is not None:
+        overdue = overdue_condition(sla_hours, now or utcnow())
+        stmt = stmt.where(overdue if criteria.overdue else not_(overdue))
     return await paginate(
         session,
         stmt,
@@ -289,11 +338,26 @@ async def delete_feedback(session: AsyncSession, *, feedback_id: int) -> int:
 
 
 async def assign_feedback(
-    session: AsyncSession, *, feedback_id: int, assignee: str | None
+    session: AsyncSession,
+    *,
+    feedback_id: int,
+    assignee: str | None,
+    expected_version: int | None = None,
 ) -> Feedback:
-    """Sets or (with None) clears the agent responsible; the status is unchanged."""
-    fields = parse(Assignment, {"assignee": assignee})
+    """Sets or (with None) clears the agent responsible; the status is unchanged.
+
+    With `expected_version` (the version the agent's screen shows) the assignment applies
+    only to that version: of two agents claiming the same ticket, one wins and the other
+    gets a Conflict, however the two requests interleave.
+    """
+    fields = parse(Assignment, {"assignee": assignee, "expected_version": expected_version})
     ticket = await get_feedback(session, feedback_id=feedback_id)
+    if fields.expected_version is not None and fields.expected_version != ticket.version:
+        raise Conflict(
+            f"the ticket is at version {ticket.version}, not {fields.expected_version}; "
+            "reload and retry",
+            field="expectedVersion",
+        )
     return await _save(session, ticket, assignee=fields.assignee)
 
 
@@ -360,6 +424,122 @@ async def rate_feedback(session: AsyncSession, *, feedback_id: int, score: int) 
     if ticket.satisfaction is not None:
         raise Conflict(f"feedback {feedback_id} was already rated {ticket.satisfaction}")
     return await _save(session, ticket, satisfaction=fields.score)
+
+
+# --- knowledge: suggestions while answering, and articles from solved tickets -------
+def suggestion_query(ticket: Feedback, tags: Sequence[str]) -> str:
+    """Search text for a ticket: title and tags say what it is about, the body's opening
+    adds detail. Cut to what the search engine reads (it keeps the first terms)."""
+    text = " ".join([ticket.title, *tags, ticket.body[:SUGGESTION_BODY_CHARS]])
+    return text[:MAX_QUERY_CHARS]
+
+
+async def suggested_articles(
+    session: AsyncSession,
+    index: SearchIndex,
+    *,
+    ticket: Feedback,
+    tags: Sequence[str],
+    first: int,
+) -> list[Article]:
+    """The published articles that best match the ticket, best first. An agent can answer
+    without suggestions: when the search fails the ticket still loads, with none."""
+    if not 0 <= first <= MAX_SUGGESTIONS:
+        raise ValidationFailed(f"first must be between 0 and {MAX_SUGGESTIONS}", field="first")
+    if first == 0:
+        return []
+    try:
+        page = await knowledge.search_articles(
+            session,
+            index,
+            data={"query": suggestion_query(ticket, tags), "first": first},
+            include_unpublished=False,
+            after=None,
+        )
+    except Exception:
+        logger.exception("article suggestions for feedback %s failed", ticket.id)
+        return []
+    return [item.article for item in page.items]
+
+
+class Conversion(Input):
+    category: knowledge.Category | None = None
+
+
+def _language(text: str) -> Language:
+    return Language.ZH if _CJK.search(text) else Language.EN
+
+
+def article_body(ticket: Feedback, language: Language) -> str:
+    """Markdown: the problem as the user told it (when they wrote more than a title), then
+    how it was solved."""
+    problem, solution = ("问题", "解决方案") if language == Language.ZH else ("Problem", "Solution")
+    sections = [(problem, ticket.body.strip()), (solution, (ticket.resolution_note or "").strip())]
+    return "\n\n".join(f"## {heading}\n\n{text}" for heading, text in sections if text) + "\n"
+
+
+async def _likely_category(session: AsyncSession, tags: Sequence[str]) -> str:
+    """The category most articles with the same tags are in, so the draft lands among its
+    kind; DEFAULT_ARTICLE_CATEGORY when no article shares a tag."""
+    if not tags:
+        return DEFAULT_ARTICLE_CATEGORY
+    category = await session.scalar(
+        select(Article.category)
+        .join(ArticleTag, ArticleTag.article_id == Article.id)  # type: ignore[arg-type]
+        .where(ArticleTag.tag.in_(tags))  # type: ignore[attr-defined]
+        .group_by(Article.category)
+        .order_by(func.count().desc(), Article.category)
+        .limit(1)
+    )
+    return category or DEFAULT_ARTICLE_CATEGORY
+
+
+async def convert_to_article(
+    session: AsyncSession, actor: str, *, feedback_id: int, category: str | None = None
+) -> Article:
+    """An FAQ draft from a resolved or closed ticket: its title, its body and resolution
+    note as Markdown, its tags, linked back to it. Once per ticket."""
+    fields = parse(Conversion, {"category": category})
+    try:
+        ticket = await get_feedback(session, feedback_id=feedback_id)
+    except NotFound as error:
+        raise NotFound(str(error), field="feedbackId") from None
+    if ticket.status not in DONE:
+        raise Conflict(
+            f"feedback {feedback_id} is {ticket.status}; only a resolved or closed ticket "
+            "becomes an article",
+            field="feedbackId",
+        )
+    existing = await session.scalar(
+        select(Article.id).where(Article.source_feedback_id == feedback_id).limit(1)
+    )
+    if existing is not None:
+        raise Conflict(f"feedback {feedback_id} is already article {existing}", field="feedbackId")
+    # A version bump serialises conversions of one ticket: the second of two concurrent
+    # ones finds the version moved and gets a Conflict instead of making a second draft.
+    ticket = await _save(session, ticket)
+    tags = (await tags_by_feedback(session, [feedback_id])).get(feedback_id, [])
+    language = _language(f"{ticket.title} {ticket.body}")
+    article = await knowledge.create_article(
+        session,
+        actor,
+        data={
+            "title": ticket.title,
+            "body": article_body(ticket, language),
+            "category": fields.category or await _likely_category(session, tags),
+            "language": language,
+            "tags": tags,
+        },
+    )
+    article.source_feedback_id = feedback_id
+    await session.flush()
+    return article
+
+
+# --- batch loads for the API -----------------------------------------------------
+async def feedback_by_id(session: AsyncSession, feedback_ids: Sequence[int]) -> dict[int, Feedback]:
+    rows = await session.scalars(select(Feedback).where(Feedback.id.in_(feedback_ids)))  # type: ignore[union-attr]
+    return {ticket.id: ticket for ticket in rows}  # type: ignore[misc]
 
 
 async def _grouped(

@@ -9,9 +9,13 @@ import strawberry
 from strawberry import Info
 
 from app.api.errors import UserError
-from app.feedback import models, service
+from app.auth.roles import Permission
+from app.feedback import models, service, trends
+from app.knowledge.models import ArticleStatus
+from app.sqltypes import utcnow
 
 if TYPE_CHECKING:
+    from app.knowledge.types import ArticleType
     from app.users.types import UserType
 
 FeedbackStatus = strawberry.enum(
@@ -25,6 +29,12 @@ FeedbackPriority = strawberry.enum(
     models.Priority, name="FeedbackPriority", description="Urgent bugs are fixed within 24 h."
 )
 FeedbackOrder = strawberry.enum(service.FeedbackOrder, name="FeedbackOrderField")
+FeedbackTrendKind = strawberry.enum(
+    trends.TrendKind,
+    name="FeedbackTrendKind",
+    description="tag: tickets carrying the tag; title: untagged tickets with the same "
+    "normalised title.",
+)
 
 
 @strawberry.type(name="FeedbackReply", description="A reply on a ticket.")
@@ -89,6 +99,10 @@ class FeedbackType:
     resolved_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    version: int = strawberry.field(
+        description="Bumped by every change. Pass it to assignFeedback as expectedVersion "
+        "to assign the ticket only as you saw it."
+    )
     row: strawberry.Private[models.Feedback]
 
     @classmethod
@@ -108,8 +122,57 @@ class FeedbackType:
             resolved_at=row.resolved_at,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            version=row.version,
             row=row,
         )
+
+    @strawberry.field(
+        description="When the ticket is due: createdAt plus the SLA of its priority "
+        "(by default urgent 24 h, high 72 h, normal 7 days, low 14 days)."
+    )
+    def due_at(self, info: Info) -> datetime:
+        return service.due_at(self.row, info.context.settings.sla_hours)
+
+    @strawberry.field(description="Neither resolved nor closed, and past dueAt.")
+    def overdue(self, info: Info) -> bool:
+        return service.is_overdue(self.row, info.context.settings.sla_hours, utcnow())
+
+    @strawberry.field(
+        description="Published FAQ articles that best match the ticket's title, tags and "
+        "body, best first: answers to offer while handling it. `first` is at most 10. "
+        "Empty, not an error, when the search index is unavailable."
+    )
+    async def suggested_articles(
+        self, info: Info, first: int = 3
+    ) -> list[Annotated[ArticleType, strawberry.lazy("app.knowledge.types")]]:
+        # Imported here as the annotation is lazy: articles' types refer back to this module.
+        from app.knowledge.types import ArticleType
+
+        tags = await info.context.loaders.feedback_tags.load(self.row.id)
+        async with info.context.db.read() as session:
+            rows = await service.suggested_articles(
+                session, info.context.index, ticket=self.row, tags=tags, first=first
+            )
+        return [ArticleType.of(row) for row in rows]
+
+    @strawberry.field(
+        description="The FAQ article made from this ticket by convertFeedbackToArticle; "
+        "null when there is none, or when it is unpublished and the caller is no editor."
+    )
+    async def article(
+        self, info: Info
+    ) -> Annotated[ArticleType, strawberry.lazy("app.knowledge.types")] | None:
+        from app.knowledge.types import ArticleType
+
+        row = await info.context.loaders.article_by_feedback.load(self.row.id)
+        if row is None:
+            return None
+        # The rule of knowledge.service.visible: drafts are for editors only.
+        if row.status != ArticleStatus.PUBLISHED and not info.context.actor.can(
+            Permission.ARTICLES_WRITE
+        ):
+            return None
+        return ArticleType.of(row)
 
     @strawberry.field(description="The user who gave the feedback, when known.")
     async def user(
@@ -151,6 +214,11 @@ class FeedbackFilter:
     created_to: datetime | None = strawberry.UNSET
     search: str | None = strawberry.field(
         default=strawberry.UNSET, description="Substring of the title, any case."
+    )
+    overdue: bool | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="true: the overdue tickets (an agent's queue of what is late); "
+        "false: all others.",
     )
 
 
@@ -194,3 +262,62 @@ class UpdateFeedbackInput:
 class FeedbackPayload:
     feedback: FeedbackType | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(name="FeedbackTrend", description="One recurring demand or problem.")
+class FeedbackTrendType:
+    kind: FeedbackTrendKind  # type: ignore[valid-type]
+    key: str = strawberry.field(description="The tag, or the normalised title.")
+    count: int = strawberry.field(description="Tickets in the period.")
+    previous_count: int = strawberry.field(
+        description="Tickets in the period of equal length just before."
+    )
+    change: int = strawberry.field(description="count − previousCount.")
+    change_percent: float | None = strawberry.field(
+        description="change / previousCount × 100; null when previousCount is 0."
+    )
+    distinct_users: int = strawberry.field(
+        description="Users who gave these tickets in the period, each once; anonymous "
+        "tickets count for none."
+    )
+    core_users: int = strawberry.field(description="Of distinctUsers, those in the core tier.")
+    core_user_share: float | None = strawberry.field(
+        description="coreUsers / distinctUsers × 100; null when distinctUsers is 0."
+    )
+
+    @classmethod
+    def of(cls, trend: trends.Trend) -> FeedbackTrendType:
+        return cls(
+            kind=trend.kind,
+            key=trend.key,
+            count=trend.count,
+            previous_count=trend.previous_count,
+            change=trend.change,
+            change_percent=trend.change_percent,
+            distinct_users=trend.users,
+            core_users=trend.core_users,
+            core_user_share=trend.core_user_share,
+        )
+
+
+@strawberry.type(
+    name="FeedbackTrends",
+    description="Feedback of a period grouped by tag (by normalised title when untagged), "
+    "largest first (高频需求).",
+)
+class FeedbackTrendsType:
+    from_: datetime = strawberry.field(name="from", description="Start of the period, included.")
+    to: datetime = strawberry.field(description="End of the period, excluded.")
+    previous_from: datetime = strawberry.field(
+        description="Start of the previous period, which ends at `from`."
+    )
+    groups: list[FeedbackTrendType]
+
+    @classmethod
+    def of(cls, result: trends.Trends) -> FeedbackTrendsType:
+        return cls(
+            from_=result.from_,
+            to=result.to,
+            previous_from=result.previous_from,
+            groups=[FeedbackTrendType.of(trend) for trend in result.groups],
+        )

@@ -3,7 +3,9 @@ committed write is then applied to the search index."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, TypeVar
 
 import strawberry
@@ -26,10 +28,13 @@ from app.knowledge.types import (
     ArticleType,
     CreateArticleInput,
     Language,
+    SearchInsightsType,
     SearchSynonyms,
     SearchSynonymsPayload,
     UpdateArticleInput,
 )
+
+logger = logging.getLogger("opsgraph.search")
 
 Result = TypeVar("Result")
 Payload = TypeVar("Payload", ArticlePayload, DeletePayload)
@@ -52,6 +57,22 @@ def _include_unpublished(info: Info, asked: bool) -> bool:
             permission=Permission.ARTICLES_WRITE.value,
         )
     return asked
+
+
+Since = Annotated[datetime, strawberry.argument(name="from", description="Included.")]
+Until = Annotated[datetime, strawberry.argument(name="to", description="Excluded.")]
+
+
+async def _log_search(info: Info, query: str, result_count: int) -> None:
+    """Search analytics: one INSERT in its own short transaction after the search. A
+    failure to log is logged and never fails the search."""
+    try:
+        async with info.context.db.unit_of_work() as session:
+            await service.log_search(
+                session, info.context.actor.name, query=query, result_count=result_count
+            )
+    except Exception:
+        logger.exception("search log write failed; the search itself was answered")
 
 
 async def _write(
@@ -166,7 +187,22 @@ class Query:
                 include_unpublished=include,
                 after=after,
             )
+        if after is None:  # later pages continue the same search
+            await _log_search(info, query, page.total)
         return ArticleSearchConnection.of(page)
+
+    @strawberry.field(
+        extensions=requires(Permission.ARTICLES_WRITE),
+        description="Search analytics for the people who write articles (articles:write): "
+        "top queries with click-through, and queries that found nothing. At most 100 rows "
+        "per list.",
+    )
+    async def search_insights(
+        self, info: Info, since: Since, until: Until, first: int = 20
+    ) -> SearchInsightsType:
+        async with info.context.db.read() as session:
+            insights = await service.search_insights(session, since=since, until=until, first=first)
+        return SearchInsightsType.of(insights)
 
     @strawberry.field(extensions=requires(Permission.ARTICLES_READ))
     async def search_synonyms(self, info: Info) -> SearchSynonyms:
@@ -270,15 +306,18 @@ class Mutation:
         search_query: Annotated[
             str | None,
             strawberry.argument(
-                description="The search that led to the article. Accepted for search "
-                "analytics; not stored yet."
+                description="The query of the search that led to the article, for "
+                "click-through in searchInsights; at most 256 characters."
             ),
         ] = None,
     ) -> ArticlePayload:
         return await mutate(
             info,
             lambda session: service.record_article_view(
-                session, article_id=parse_id(article_id, field="articleId")
+                session,
+                info.context.actor.name,
+                article_id=parse_id(article_id, field="articleId"),
+                search_query=search_query,
             ),
             ok=lambda row: ArticlePayload(article=ArticleType.of(row)),
             failed=ArticlePayload,

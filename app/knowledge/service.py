@@ -11,11 +11,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, case, delete, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,12 +26,14 @@ from app.knowledge.models import (
     Article,
     ArticleStatus,
     ArticleTag,
+    ArticleView,
     ArticleVote,
     Language,
+    SearchLogEntry,
     SearchSynonymGroup,
 )
 from app.pagination import Ordering, Page, paginate
-from app.search.engine import MAX_PAGE_SIZE, MAX_QUERY_CHARS, SearchHit
+from app.search.engine import MAX_PAGE_SIZE, MAX_QUERY_CHARS, SearchHit, query_key
 from app.search.sync import SearchIndex, record_change
 from app.sqltypes import utcnow
 from app.validation import Input, Tag, parse
@@ -201,6 +204,18 @@ async def tags_by_article(
     session: AsyncSession, article_ids: Sequence[int]
 ) -> dict[int, list[str]]:
     return await tags_by_owner(session, ArticleTag.article_id, article_ids)
+
+
+async def articles_by_source_feedback(
+    session: AsyncSession, feedback_ids: Sequence[int]
+) -> dict[int, Article]:
+    """The article each feedback ticket was turned into (the first, should there be two)."""
+    rows = await session.scalars(
+        select(Article)
+        .where(Article.source_feedback_id.in_(feedback_ids))  # type: ignore[union-attr]
+        .order_by(Article.id.desc())  # type: ignore[union-attr]
+    )
+    return {article.source_feedback_id: article for article in rows}  # type: ignore[misc]
 
 
 # --- writes -------------------------------------------------------------------
@@ -380,9 +395,26 @@ async def vote_article(
     return article
 
 
-async def record_article_view(session: AsyncSession, *, article_id: int) -> Article:
-    """Counts a view of a published article. Views do not touch the search index."""
+class ViewInput(Input):
+    search_query: str | None = Field(default=None, max_length=MAX_QUERY_CHARS)
+
+
+async def record_article_view(
+    session: AsyncSession, actor: str, *, article_id: int, search_query: str | None
+) -> Article:
+    """Counts a view of a published article by `actor`, with the search that led to it if
+    any (for click-through). Views do not touch the search index."""
+    view = parse(ViewInput, {"search_query": search_query})
     await _published_for_write(session, article_id)
+    searched = query_key(view.search_query) if view.search_query else ""
+    await session.execute(
+        insert(ArticleView).values(
+            article_id=article_id,
+            normalized_query=searched or None,
+            actor=actor,
+            viewed_at=utcnow(),
+        )
+    )
     article = await session.scalar(
         update(Article)
         .where(Article.id == article_id)
@@ -495,6 +527,127 @@ async def search_articles(
         tag_counts=results.tag_counts,
         category_counts=results.category_counts,
         suggestion=results.suggestion,
+    )
+
+
+# --- search analytics -----------------------------------------------------------
+async def log_search(session: AsyncSession, actor: str, *, query: str, result_count: int) -> None:
+    """One row per search a client ran: what top queries and content gaps are made of."""
+    await session.execute(
+        insert(SearchLogEntry).values(
+            query=query[:MAX_QUERY_CHARS],
+            normalized_query=query_key(query),
+            result_count=result_count,
+            actor=actor,
+            searched_at=utcnow(),
+        )
+    )
+
+
+MAX_INSIGHT_ROWS = 100
+
+
+class InsightsPeriod(Input):
+    # Aliased: errors name the GraphQL arguments.
+    since: datetime = Field(alias="from")
+    until: datetime = Field(alias="to")
+    first: int = Field(ge=1, le=MAX_INSIGHT_ROWS)
+
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, value: datetime, info: Any) -> datetime:
+        since = info.data.get("since")
+        if since is not None and value <= since:
+            raise ValueError("to must be after from")
+        return value
+
+
+@dataclass(frozen=True)
+class QueryStats:
+    query: str  # normalised
+    searches: int
+    mean_result_count: float
+    zero_result_searches: int
+    searches_with_view: int
+
+
+@dataclass(frozen=True)
+class ZeroResultQuery:
+    query: str
+    searches: int
+    last_searched_at: datetime
+
+
+@dataclass(frozen=True)
+class SearchInsights:
+    searches: int
+    zero_result_searches: int
+    searches_with_view: int
+    top_queries: list[QueryStats]
+    zero_result_queries: list[ZeroResultQuery]
+
+
+async def search_insights(
+    session: AsyncSession, *, since: datetime, until: datetime, first: int
+) -> SearchInsights:
+    """Searches in [since, until): totals, the `first` most frequent queries with their
+    click-through, and the most frequent queries that found nothing (content gaps).
+
+    A search led to a view when the same actor recorded a view with the same query after
+    it and before their next search (or the end of the period): clients report the query
+    with recordArticleView, not which search it came from.
+    """
+    period = parse(InsightsPeriod, {"from": since, "to": until, "first": first})
+    log = SearchLogEntry
+    searches = (
+        select(
+            log.normalized_query,
+            log.result_count,
+            log.actor,
+            log.searched_at,
+            func.lead(log.searched_at)
+            .over(partition_by=log.actor, order_by=(log.searched_at, log.id))
+            .label("next_at"),
+        )
+        .where(log.searched_at >= period.since, log.searched_at < period.until)
+        .subquery()
+    )
+    # Bounded by viewed_at on both sides, so the index on it keeps this a short range scan.
+    led_to_view = exists().where(
+        ArticleView.actor == searches.c.actor,
+        ArticleView.normalized_query == searches.c.normalized_query,
+        ArticleView.viewed_at >= searches.c.searched_at,
+        ArticleView.viewed_at < func.coalesce(searches.c.next_at, period.until),
+    )
+    found_nothing = searches.c.result_count == 0
+    counts = (
+        func.count().label("searches"),
+        func.coalesce(func.sum(case((found_nothing, 1), else_=0)), 0).label("zero"),
+        func.coalesce(func.sum(case((led_to_view, 1), else_=0)), 0).label("with_view"),
+    )
+    totals = (await session.execute(select(*counts))).one()
+    top = await session.execute(
+        select(searches.c.normalized_query, func.avg(searches.c.result_count), *counts)
+        .group_by(searches.c.normalized_query)
+        .order_by(func.count().desc(), searches.c.normalized_query)
+        .limit(period.first)
+    )
+    gaps = await session.execute(
+        select(searches.c.normalized_query, func.count(), func.max(searches.c.searched_at))
+        .where(found_nothing)
+        .group_by(searches.c.normalized_query)
+        .order_by(func.count().desc(), searches.c.normalized_query)
+        .limit(period.first)
+    )
+    return SearchInsights(
+        searches=totals.searches,
+        zero_result_searches=int(totals.zero),
+        searches_with_view=int(totals.with_view),
+        top_queries=[
+            QueryStats(query, row_count, float(mean), int(zero), int(with_view))
+            for query, mean, row_count, zero, with_view in top
+        ],
+        zero_result_queries=[ZeroResultQuery(query, count, last) for query, count, last in gaps],
     )
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Info
 
 from app.api.connection import PageInfo
 from app.api.errors import UserError
+from app.auth.roles import Permission
 from app.knowledge import models, service
+
+if TYPE_CHECKING:
+    from app.feedback.types import FeedbackType
 
 ArticleStatus = strawberry.enum(
     models.ArticleStatus,
@@ -65,6 +70,22 @@ class ArticleType:
     @strawberry.field
     async def tags(self, info: Info) -> list[str]:
         return await info.context.loaders.article_tags.load(self.row.id)
+
+    @strawberry.field(
+        description="The feedback ticket this article was written from; null when none, "
+        "or when the caller may not read feedback."
+    )
+    async def source_feedback(
+        self, info: Info
+    ) -> Annotated[FeedbackType, strawberry.lazy("app.feedback.types")] | None:
+        # Imported here as the annotation is lazy: feedback's types refer back to this module.
+        from app.feedback.types import FeedbackType
+
+        feedback_id = self.row.source_feedback_id
+        if feedback_id is None or not info.context.actor.can(Permission.FEEDBACK_READ):
+            return None
+        row = await info.context.loaders.feedback_by_id.load(feedback_id)
+        return FeedbackType.of(row) if row is not None else None
 
 
 @strawberry.input
@@ -194,3 +215,74 @@ class SearchSynonyms:
 class SearchSynonymsPayload:
     synonyms: SearchSynonyms | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type(
+    description="One query over the period, normalised (NFKC, Simplified script, lowercase)."
+)
+class SearchQueryStats:
+    query: str
+    searches: int
+    mean_result_count: float = strawberry.field(description="Mean totalCount of its searches.")
+    zero_result_searches: int
+    searches_with_view: int = strawberry.field(
+        description="Searches after which the same caller opened an article, reporting this "
+        "query to recordArticleView, before searching again."
+    )
+    click_through_rate: float = strawberry.field(description="searchesWithView / searches.")
+
+    @classmethod
+    def of(cls, stats: service.QueryStats) -> SearchQueryStats:
+        return cls(
+            query=stats.query,
+            searches=stats.searches,
+            mean_result_count=stats.mean_result_count,
+            zero_result_searches=stats.zero_result_searches,
+            searches_with_view=stats.searches_with_view,
+            click_through_rate=stats.searches_with_view / stats.searches,
+        )
+
+
+@strawberry.type(description="A query that found nothing: a content gap (知识缺口).")
+class ZeroResultQuery:
+    query: str
+    searches: int = strawberry.field(description="Its searches that found nothing.")
+    last_searched_at: datetime
+
+
+@strawberry.type(
+    name="SearchInsights",
+    description="What searchArticles was asked over a period: the first page of each search "
+    "counts once.",
+)
+class SearchInsightsType:
+    searches: int
+    zero_result_searches: int
+    searches_with_view: int
+    click_through_rate: float | None = strawberry.field(
+        description="searchesWithView / searches; null without searches."
+    )
+    top_queries: list[SearchQueryStats] = strawberry.field(
+        description="Most searched first, with their click-through."
+    )
+    zero_result_queries: list[ZeroResultQuery] = strawberry.field(
+        description="Most searched first."
+    )
+
+    @classmethod
+    def of(cls, insights: service.SearchInsights) -> SearchInsightsType:
+        return cls(
+            searches=insights.searches,
+            zero_result_searches=insights.zero_result_searches,
+            searches_with_view=insights.searches_with_view,
+            click_through_rate=(
+                insights.searches_with_view / insights.searches if insights.searches else None
+            ),
+            top_queries=[SearchQueryStats.of(stats) for stats in insights.top_queries],
+            zero_result_queries=[
+                ZeroResultQuery(
+                    query=gap.query, searches=gap.searches, last_searched_at=gap.last_searched_at
+                )
+                for gap in insights.zero_result_queries
+            ],
+        )

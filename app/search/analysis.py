@@ -3,16 +3,17 @@ CJK runs, lowercase + Porter stemming for latin runs, offsets into the original 
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 import jieba
 import opencc
-from whoosh.analysis import Filter, LowercaseFilter, StemFilter, Token, Tokenizer
+from whoosh.analysis import Token, Tokenizer
 from whoosh.analysis.analyzers import CompositeAnalyzer
 from whoosh.lang.porter import stem as porter_stem
 
@@ -20,6 +21,8 @@ from whoosh.lang.porter import stem as porter_stem
 # Traditional and simplified characters both live in these ranges.
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 _RUN = re.compile(rf"(?P<cjk>[{_CJK}]+)|(?P<word>[^\W_{_CJK}]+)")
+_WORD = re.compile(rf"[^\W_{_CJK}]+")
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
 # Control characters (NUL ...) and lone surrogates: OpenCC rejects surrogates
 # and nothing in them is searchable.
 _UNSEARCHABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
@@ -159,12 +162,39 @@ def _segment_cjk(run: str) -> Iterator[tuple[str, int, int, bool]]:
     return reversed(flagged)
 
 
+def _pieces(value: str) -> Iterator[tuple[str, int, int, bool]]:
+    """(text, start, end, is_word) of each raw token, offsets into value: NFKC latin/digit
+    runs, and CJK runs in Simplified script cut by jieba."""
+    for match in _RUN.finditer(value):
+        run_start, run_end = match.span()
+        if match.lastgroup == "word":
+            yield _normalize_word(match.group()), run_start, run_end, True
+            continue
+        # t2s per CJK run: the only text it changes, and OpenCC never
+        # sees control chars or lone surrogates (it rejects the latter).
+        for text, start, end, is_word in _segment_cjk(_to_simplified_aligned(match.group())):
+            yield text, run_start + start, run_start + end, is_word
+
+
+@lru_cache(maxsize=100_000)
+def stem_latin(word: str) -> str:
+    """Porter stem of a latin token; CJK tokens pass unchanged.
+
+    functools' cache instead of StemFilter's own: that one is not thread-safe
+    once full, and one analyzer is shared by concurrent searches.
+    """
+    return porter_stem(word) if word.isascii() else word
+
+
 class MixedTokenizer(Tokenizer):
-    """Splits text into CJK runs (segmented by jieba) and latin/digit runs.
+    """The whole analysis in one pass (a chain of whoosh filters costs a generator
+    step per token and filter, a third of indexing time): CJK runs segmented by
+    jieba, latin runs lowercased and Porter-stemmed, stop words dropped.
 
     A jieba word and its search-mode sub-words share one position, so a phrase
-    made of the words of a query matches the same words in a document.
-    Start/end chars point into the text as given (before t2s).
+    made of the words of a query matches the same words in a document. Dropped
+    stop words leave no gap in positions, and one-char tokens are kept (unlike
+    whoosh's StopFilter). Start/end chars point into the text as given (before t2s).
     """
 
     def __call__(
@@ -182,82 +212,79 @@ class MixedTokenizer(Tokenizer):
     ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:
-            token.text = normalize_query_text(value).strip()
-            token.original = value if keeporiginal else None
-            token.pos = start_pos
-            token.startchar, token.endchar = start_char, start_char + len(value)
-            yield token
-            return
-
-        pos = start_pos
-        for match in _RUN.finditer(value):
-            run_start = match.start()
-            if match.lastgroup == "word":
-                pieces: Iterator[tuple[str, int, int, bool]] = iter(
-                    [(_normalize_word(match.group()), 0, len(match.group()), True)]
-                )
-            else:
-                # t2s per CJK run: the only text it changes, and OpenCC never
-                # sees control chars or lone surrogates (it rejects the latter).
-                simplified = _to_simplified_aligned(match.group())
-                pieces = _segment_cjk(simplified)
-            for text, start, end, is_word in pieces:
-                token.text = text
-                token.stopped = False
+            pieces: Iterable[tuple[str, int, int, bool]] = [
+                (normalize_query_text(value).strip(), 0, len(value), True)
+            ]
+        else:
+            pieces = _pieces(value)
+        # STOP_WORDS is read here, not stored: the tokenizer is pickled into the
+        # index schema, and a pickled copy of the list would go stale.
+        pos = start_pos  # of the raw word the current token belongs to
+        group_pos: int | None = None  # raw position of the last kept group
+        out_pos: int | None = None
+        for text, start, end, is_word in pieces:
+            lowered = text.lower()
+            stopped = lowered in STOP_WORDS
+            if not stopped or not removestops:
+                token.text = lowered if stopped else stem_latin(lowered)
+                token.stopped = stopped
                 token.boost = 1.0
                 if keeporiginal:
-                    token.original = value[run_start + start : run_start + end]
-                if positions:
+                    token.original = value[start:end]
+                if positions and stopped:
                     token.pos = pos
+                elif positions:
+                    if pos != group_pos:
+                        group_pos = pos
+                        out_pos = pos if out_pos is None else out_pos + 1
+                    token.pos = out_pos
                 if chars:
-                    token.startchar = start_char + run_start + start
-                    token.endchar = start_char + run_start + end
+                    token.startchar, token.endchar = start_char + start, start_char + end
                 yield token
-                if is_word:
-                    pos += 1
-
-
-class GroupStopFilter(Filter):
-    """Drops stop words and renumbers positions without gaps.
-
-    Unlike whoosh's StopFilter it keeps tokens that share a position (a jieba
-    word and its sub-words) at one position, and it keeps one-char tokens.
-    """
-
-    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
-        # The module constant, not an attribute: the schema (and so this
-        # filter) is pickled into the index, and a pickled copy would go stale.
-        group_pos: int | None = None  # input position of the current group
-        out_pos: int | None = None
-        for token in tokens:
-            if token.text in STOP_WORDS:
-                if not token.removestops:
-                    token.stopped = True
-                    yield token
-                continue
-            if token.positions and token.pos != group_pos:
-                group_pos = token.pos
-                out_pos = token.pos if out_pos is None else out_pos + 1
-            if token.positions:
-                token.pos = out_pos
-            yield token
+            if is_word:
+                pos += 1
 
 
 @lru_cache(maxsize=100_000)
-def stem_latin(word: str) -> str:
-    """Porter stem of a latin token; CJK tokens pass unchanged.
+def _word_term(word: str) -> str:
+    """The index term of a latin/digit run, as MixedTokenizer makes it."""
+    return stem_latin(_normalize_word(word).lower())
 
-    functools' cache instead of StemFilter's own: that one is not thread-safe
-    once full, and one analyzer is shared by concurrent searches.
-    """
-    return porter_stem(word) if word.isascii() else word
+
+@lru_cache(maxsize=10_000)
+def _segmented(run: str) -> tuple[tuple[str, int, int, bool], ...]:
+    # The same articles come up in many searches.
+    return tuple(_segment_cjk(run))
+
+
+def match_spans(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
+    """Where the tokens that are index terms in `terms` stand in text, as (start, end),
+    sorted: the analyzer's tokens, found without running it over the whole text (jieba
+    is the cost of highlighting). Only the CJK runs that contain a term are segmented."""
+    spans = []
+    words = {word for word in set(_WORD.findall(text)) if _word_term(word) in terms}
+    if words:
+        spans += [m.span() for m in _WORD.finditer(text) if m.group() in words]
+    cjk_terms = [term for term in terms if not term.isascii()]
+    if cjk_terms:
+        simplified = _to_simplified_aligned(_UNSEARCHABLE.sub(" ", text))
+        runs = [m.span() for m in _CJK_RUN.finditer(simplified)]
+        run_starts = [start for start, _ in runs]
+        holding = set()  # the runs that contain a term
+        for term in cjk_terms:
+            at = simplified.find(term)
+            while at != -1:
+                holding.add(runs[bisect.bisect_right(run_starts, at) - 1])
+                at = simplified.find(term, at + 1)
+        for run_start, run_end in holding:
+            spans += [
+                (run_start + start, run_start + end)
+                for token, start, end, _ in _segmented(simplified[run_start:run_end])
+                if token in terms
+            ]
+    return sorted(spans)
 
 
 def make_analyzer() -> CompositeAnalyzer:
     """The analyzer for every text field and for query text."""
-    return (
-        MixedTokenizer()
-        | LowercaseFilter()
-        | GroupStopFilter()
-        | StemFilter(stem_latin, cachesize=None)
-    )
+    return CompositeAnalyzer(MixedTokenizer())

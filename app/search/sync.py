@@ -154,6 +154,11 @@ class SearchIndex:
             lambda: anyio.to_thread.run_sync(partial(self._index.search, query, **options)),
         )
 
+    async def lag(self, session: AsyncSession) -> int:
+        """Outbox changes this process's index has not applied yet (for monitoring)."""
+        state = await outbox_state(session)
+        return max(0, state.last - self._recorded()[1])
+
     async def check(self) -> int:
         """For health checks: the number of documents, or an error."""
         return await anyio.to_thread.run_sync(self._index.check)
@@ -244,7 +249,9 @@ class SearchIndex:
         total = int(await session.scalar(select(func.count()).select_from(Article)) or 0)
         # Until the new index has landed, no origin: an interrupted rebuild is redone.
         (self.path / ORIGIN_FILE).unlink(missing_ok=True)
+        replaced = self._index
         self._index = await anyio.to_thread.run_sync(_open_readable, self.path)
+        replaced.close()  # its pooled searchers hold files that the rebuild deletes
         with tqdm(
             total=total, unit="article", desc="Indexing articles", disable=not progress
         ) as bar:

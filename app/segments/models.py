@@ -43,9 +43,7 @@ class SegmentSnapshotMember(SQLModel, table=True):
     __tablename__ = "segment_snapshot_members"
 
     snapshot_id: int = Field(
-        sa_column=Column(
-            ForeignKey("segment_snapshots.id", ondelete="CASCADE"), primary_key=True
-        )
+        sa_column=Column(ForeignKey("segment_snapshots.id", ondelete="CASCADE"), primary_key=True)
     )
     user_id: int = Field(
         sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)

@@ -20,6 +20,8 @@ from app.segments.types import (
     SegmentPayload,
     SegmentPreview,
     SegmentPreviewPayload,
+    SegmentSnapshotPayload,
+    SegmentSnapshotType,
     SegmentType,
     UpdateSegmentInput,
 )
@@ -34,7 +36,11 @@ class Query:
         db = info.context.db
         async with db.read() as session:
             page = await service.list_segments(
-                session, first=info.context.page_size(first), after=after, count_session=db.read
+                session,
+                info.context.actor,
+                first=info.context.page_size(first),
+                after=after,
+                count_session=db.read,
             )
         return Connection.of(page, SegmentType.of)
 
@@ -48,7 +54,10 @@ class Query:
         try:
             async with info.context.db.read() as session:
                 row = await service.get_segment(
-                    session, segment_id=parse_id(id) if id is not None else None, key=key
+                    session,
+                    info.context.actor,
+                    segment_id=parse_id(id) if id is not None else None,
+                    key=key,
                 )
         except NotFound:
             return None
@@ -62,7 +71,7 @@ class Query:
     async def preview_segment(self, info: Info, rule: JSON) -> SegmentPreviewPayload:
         try:
             async with info.context.db.read() as session:
-                preview = await service.preview(session, rule=rule)
+                preview = await service.preview(session, info.context.actor, rule=rule)
         except DomainError as error:
             return SegmentPreviewPayload(user_errors=user_errors(error))
         return SegmentPreviewPayload(preview=SegmentPreview.of(preview))
@@ -77,7 +86,7 @@ class Query:
     ) -> list[SegmentMembership]:
         async with info.context.db.read() as session:
             rows = await service.membership(
-                session, segment_key=segment_key, external_ids=external_ids
+                session, info.context.actor, segment_key=segment_key, external_ids=external_ids
             )
         return [SegmentMembership.of(row) for row in rows]
 
@@ -115,4 +124,17 @@ class Mutation:
             lambda session: service.delete_segment(session, key=key),
             ok=DeletePayload.of,
             failed=DeletePayload,
+        )
+
+    @strawberry.mutation(
+        extensions=requires(Permission.SEGMENTS_WRITE),
+        description="Stores who is in the segment now (see Segment.history), e.g. the "
+        "audience a campaign is about to target.",
+    )
+    async def snapshot_segment(self, info: Info, key: str) -> SegmentSnapshotPayload:
+        return await mutate(
+            info,
+            lambda session: service.snapshot_segment(session, info.context.actor, key=key),
+            ok=lambda row: SegmentSnapshotPayload(snapshot=SegmentSnapshotType.of(row)),
+            failed=SegmentSnapshotPayload,
         )

@@ -67,6 +67,9 @@ OPS = {
 TIERS = tuple(t.value for t in Tier)
 NPS_SCORES = {"detractor": (0, 6), "passive": (7, 8), "promoter": (9, 10)}
 OPEN_FEEDBACK = (FeedbackStatus.OPEN, FeedbackStatus.IN_PROGRESS)
+# Event counts that mean "at least one" and "none": an EXISTS stops at the first event.
+ANY_EVENT = {frozenset({(op, n)}) for op, n in (("gte", 1), ("gt", 0), ("neq", 0))}
+NO_EVENT = {frozenset({(op, n)}) for op, n in (("eq", 0), ("lt", 1), ("lte", 0))}
 
 # Each kind of condition is told apart by one key; these are all the keys it may carry.
 KINDS: dict[str, frozenset[str]] = {
@@ -313,19 +316,22 @@ class _Compiler:
             return None
         if "withinDays" in rule and within is None:
             return None
-        matching = [Event.name == name]
-        if feature is not None:
-            matching.append(Event.feature == feature)
+        matching = [Event.user_id == User.id, Event.name == name]
         if within is not None:
             matching.append(Event.occurred_at >= self.now - timedelta(days=within))
-        # One pass over the matching events (ix_events_name_feature_occurred_at), grouped by
-        # user: far cheaper on millions of events than a count correlated to every user.
-        per_user = select(Event.user_id).where(*matching).group_by(Event.user_id)
-        holds = and_(*(COMPARE[op](func.count(), n) for op, n in bounds))
-        if all(COMPARE[op](0, n) for op, n in bounds):
-            # Users without a matching event count 0 and match: exclude those whose count fails.
-            return not_(self._has(Event.user_id, per_user.having(not_(holds))))
-        return self._has(Event.user_id, per_user.having(holds))
+        if feature is not None:
+            matching.append(Event.feature == feature)
+        # Correlated to each user, answered from ix_events_user_id_name_occurred_at alone: a
+        # page of members stops after `first` of them instead of grouping every matching
+        # event first, and a count costs one index probe per user, however many events.
+        events = select(Event.id).where(*matching).correlate(User)
+        normal = frozenset(bounds)
+        if normal in ANY_EVENT:
+            return events.exists()
+        if normal in NO_EVENT:
+            return not_(events.exists())
+        count = select(func.count()).where(*matching).correlate(User).scalar_subquery()
+        return and_(*(COMPARE[op](count, n) for op, n in bounds))
 
     def _inactive_days(self, rule: dict[str, Any], path: str, depth: int) -> Condition | None:
         bounds = self._comparison(rule["inactiveDays"], f"{path}.inactiveDays", MAX_DAYS)

@@ -9,14 +9,16 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy import Select, case, func, literal, select, union_all
+from sqlalchemy import Select, case, false, func, insert, literal, or_, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.models import ApiKey, ApiKeySegment
+from app.auth.service import Actor
 from app.campaigns.models import Campaign
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.pagination import Ordering, Page, paginate
-from app.segments.models import Segment
+from app.segments.models import Segment, SegmentSnapshot, SegmentSnapshotMember
 from app.segments.rules import Condition, compile_rule, referenced_segments
 from app.sqltypes import utcnow
 from app.users.models import User
@@ -89,9 +91,54 @@ BUILTINS = (
 )
 
 
+def visible_segments(actor: Actor | None, stmt: Select[Any] | None = None) -> Select[Any]:
+    """`stmt` (by default all segments) narrowed to the segments `actor` may see: a key
+    limited to segments sees only those. Every query that hands segments to a caller is
+    filtered here. `actor` None is the system itself (CLI, seeding), which sees all."""
+    query = select(Segment) if stmt is None else stmt
+    limit = None if actor is None else actor.segment_ids
+    return query if limit is None else query.where(Segment.id.in_(limit))  # type: ignore[union-attr]
+
+
+def ensure_segment_visible(actor: Actor | None, segment_id: int) -> None:
+    """Refuses a segment the actor may not see, as if it did not exist, for fields that
+    take a segment id (e.g. metrics by segment)."""
+    if actor is not None and actor.segment_ids is not None and segment_id not in actor.segment_ids:
+        raise NotFound(f"no segment with id {segment_id}", field="segmentId")
+
+
+async def audience(
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    scope: Select[Any] | None = None,
+    now: datetime | None = None,
+) -> Condition | None:
+    """For a key limited to segments, the condition on users that they are members of one
+    of those segments now; None when the actor may see every user. The users service
+    filters with it (`visible_users`). `scope` as in `compile_rule`."""
+    if actor is None or actor.segment_ids is None:
+        return None
+    segments = (await session.scalars(visible_segments(actor))).all()
+    rules, now = await _rules_for(session, segments), now or utcnow()
+    return or_(
+        false(),  # a key whose segments are all gone sees nobody
+        *(compile_rule(s.rule, now=now, segments=rules, key=s.key, scope=scope) for s in segments),
+    )
+
+
 async def _all_rules(session: AsyncSession) -> dict[str, Any]:
     rows = await session.execute(select(Segment.key, Segment.rule))
     return {key: rule for key, rule in rows}
+
+
+async def _rules_for(session: AsyncSession, segments: Sequence[Segment]) -> dict[str, Any]:
+    """The rules `inSegment` may name when compiling these segments: theirs, and everyone's
+    (one more statement) only when they inline a segment that is not among them."""
+    rules = {s.key: s.rule for s in segments}
+    if any(referenced_segments(s.rule) - rules.keys() for s in segments):
+        return await _all_rules(session)
+    return rules
 
 
 async def _condition(
@@ -105,6 +152,18 @@ async def _condition(
     # Other segments' rules are loaded only for a rule that inlines one.
     segments = await _all_rules(session) if referenced_segments(rule) else {}
     return compile_rule(rule, now=now or utcnow(), segments=segments, key=key, scope=scope)
+
+
+async def member_condition(
+    session: AsyncSession,
+    segment: Segment,
+    *,
+    now: datetime | None = None,
+    scope: Select[Any] | None = None,
+) -> Condition:
+    """The condition on users that they are members of the segment now (`now` by default
+    the current time; `scope` as in `compile_rule`), for queries elsewhere, e.g. metrics."""
+    return await _condition(session, segment.rule, key=segment.key, now=now, scope=scope)
 
 
 async def _check_rule(session: AsyncSession, *, key: str, rule: Any) -> None:
@@ -126,14 +185,19 @@ async def _check_rule(session: AsyncSession, *, key: str, rule: Any) -> None:
 
 
 async def get_segment(
-    session: AsyncSession, *, segment_id: int | None = None, key: str | None = None
+    session: AsyncSession,
+    actor: Actor | None = None,
+    *,
+    segment_id: int | None = None,
+    key: str | None = None,
 ) -> Segment:
+    """One segment by id or key; a segment the actor may not see is not found."""
     if (segment_id is None) == (key is None):
         raise NotFound("give exactly one of id and key", field="id")
-    if segment_id is not None:
-        segment = await session.get(Segment, segment_id)
-    else:
-        segment = await session.scalar(select(Segment).where(Segment.key == key))
+    found = Segment.id == segment_id if segment_id is not None else Segment.key == key
+    # No key holds NUL, and PostgreSQL would reject it in a query.
+    named = key is None or "\x00" not in key
+    segment = await session.scalar(visible_segments(actor).where(found)) if named else None
     if segment is None:
         raise NotFound(
             f"no segment with {'id' if segment_id is not None else 'key'} "
@@ -144,11 +208,16 @@ async def get_segment(
 
 
 async def list_segments(
-    session: AsyncSession, *, first: int, after: str | None, count_session: Callable[[], Any]
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    first: int,
+    after: str | None,
+    count_session: Callable[[], Any],
 ) -> Page[Segment]:
     return await paginate(
         session,
-        select(Segment),
+        visible_segments(actor),
         ordering=Ordering((Segment.key, Segment.id)),  # type: ignore[arg-type]
         first=first,
         after=after,
@@ -200,6 +269,17 @@ async def delete_segment(session: AsyncSession, *, key: str) -> int:
     )
     if users_of:
         raise Conflict(f"segments use {key!r} in their rules: {', '.join(users_of)}", field="key")
+    # Deleting would drop the keys' limit rows with it and leave them seeing everything.
+    limited = (
+        await session.scalars(
+            select(ApiKey.name)
+            .join(ApiKeySegment, ApiKeySegment.api_key_id == ApiKey.id)
+            .where(ApiKeySegment.segment_id == segment.id, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+            .order_by(ApiKey.name)
+        )
+    ).all()
+    if limited:
+        raise Conflict(f"API keys are limited to {key!r}: {', '.join(limited)}", field="key")
     targeting = (
         await session.scalars(
             select(Campaign.key)
@@ -221,7 +301,7 @@ async def delete_segment(session: AsyncSession, *, key: str) -> int:
 async def count_members(
     session: AsyncSession, segment: Segment, *, now: datetime | None = None
 ) -> int:
-    condition = await _condition(session, segment.rule, key=segment.key, now=now)
+    condition = await member_condition(session, segment, now=now)
     return int(await session.scalar(select(func.count()).select_from(User).where(condition)) or 0)
 
 
@@ -235,8 +315,9 @@ async def members(
     now: datetime | None = None,
 ) -> Page[User]:
     """Members by user id: new users come after every cursor, so no member is skipped or
-    repeated while users are added between pages."""
-    condition = await _condition(session, segment.rule, key=segment.key, now=now)
+    repeated while users are added between pages. (Members of a segment the actor can see
+    are users it can see: no filter by actor is needed.)"""
+    condition = await member_condition(session, segment, now=now)
     return await paginate(
         session,
         select(User).where(condition),
@@ -247,8 +328,16 @@ async def members(
     )
 
 
-async def preview(session: AsyncSession, *, rule: Any, now: datetime | None = None) -> Preview:
+async def preview(
+    session: AsyncSession, actor: Actor | None, *, rule: Any, now: datetime | None = None
+) -> Preview:
     """The size and first members (by id) of an unsaved rule."""
+    if actor is not None and actor.segment_ids is not None:
+        # Any rule would reach users outside the key's segments.
+        raise Forbidden(
+            "this API key is limited to some segments and cannot preview other rules",
+            field="rule",
+        )
     condition = await _condition(session, rule, now=now)
     size = await session.scalar(select(func.count()).select_from(User).where(condition))
     sample = await session.scalars(
@@ -259,23 +348,26 @@ async def preview(session: AsyncSession, *, rule: Any, now: datetime | None = No
 
 async def membership(
     session: AsyncSession,
+    actor: Actor | None,
     *,
     segment_key: str,
     external_ids: Sequence[str],
     now: datetime | None = None,
 ) -> list[Membership]:
-    """Whether each given user (each distinct external id once, in the order given) is a member."""
+    """Whether each given user (each distinct external id once, in the order given) is a
+    member; users the actor may not see are unknown to it."""
     if len(external_ids) > MAX_MEMBERSHIP_IDS:
         raise ValidationFailed(
             f"at most {MAX_MEMBERSHIP_IDS} external ids at a time", field="externalIds"
         )
-    segment = await get_segment(session, key=segment_key)
+    segment = await get_segment(session, actor, key=segment_key)
     wanted = list(dict.fromkeys(external_ids))
-    asked = select(User.id).where(User.external_id.in_(wanted))  # type: ignore[attr-defined]
-    condition = await _condition(session, segment.rule, key=segment.key, now=now, scope=asked)
-    rows = await session.execute(
-        select(User.external_id, condition).where(User.external_id.in_(wanted))  # type: ignore[attr-defined]
-    )
+    storable = [e for e in wanted if "\x00" not in e]  # no user has NUL in an external id
+    asked = select(User.id).where(User.external_id.in_(storable))  # type: ignore[attr-defined]
+    condition = await member_condition(session, segment, now=now, scope=asked)
+    stmt = select(User.external_id, condition).where(User.external_id.in_(storable))  # type: ignore[attr-defined]
+    visible = await audience(session, actor, scope=asked, now=now)
+    rows = await session.execute(stmt if visible is None else stmt.where(visible))
     found = {external_id: bool(is_member) for external_id, is_member in rows}
     return [
         Membership(external_id=e, is_member=found.get(e, False), known=e in found) for e in wanted
@@ -287,7 +379,7 @@ async def is_member(
 ) -> bool:
     """Whether one user matches the segment's rule now (e.g. a campaign's target check)."""
     one = select(User.id).where(User.id == user_id)
-    condition = await _condition(session, segment.rule, key=segment.key, now=now, scope=one)
+    condition = await member_condition(session, segment, now=now, scope=one)
     return await session.scalar(one.where(condition)) is not None
 
 
@@ -309,14 +401,18 @@ async def sizes_by_segment(
 
 
 async def segments_by_user(
-    session: AsyncSession, user_ids: Sequence[int], *, now: datetime | None = None
+    session: AsyncSession,
+    user_ids: Sequence[int],
+    *,
+    actor: Actor | None,
+    now: datetime | None = None,
 ) -> dict[int, list[Segment]]:
-    """The segments each user matches now (ordered by key), all segments evaluated for the
-    whole batch in one statement: a UNION ALL of one SELECT per segment."""
-    segments = (await session.scalars(select(Segment).order_by(Segment.key))).all()
+    """The segments (that the actor may see) each user matches now, ordered by key, all
+    evaluated for the whole batch in one statement: a UNION ALL of one SELECT per segment."""
+    segments = (await session.scalars(visible_segments(actor).order_by(Segment.key))).all()
     if not segments or not user_ids:
         return {}
-    now, rules = now or utcnow(), {s.key: s.rule for s in segments}
+    now, rules = now or utcnow(), await _rules_for(session, segments)
     # The ids are bound once, in a CTE, however many segments there are.
     batch = select(User.id).where(User.id.in_(user_ids)).cte("batch")  # type: ignore[union-attr]
     scope = select(batch.c.id)
@@ -350,6 +446,106 @@ async def ensure_builtin_segments(session: AsyncSession) -> list[Segment]:
     return list(rows.all())
 
 
-async def segments_by_id(session: AsyncSession, segment_ids: Sequence[int]) -> dict[int, Segment]:
-    rows = await session.scalars(select(Segment).where(Segment.id.in_(segment_ids)))  # type: ignore[union-attr]
+async def segments_by_id(
+    session: AsyncSession, segment_ids: Sequence[int], *, actor: Actor | None = None
+) -> dict[int, Segment]:
+    rows = await session.scalars(visible_segments(actor).where(Segment.id.in_(segment_ids)))  # type: ignore[union-attr]
     return {segment.id: segment for segment in rows}  # type: ignore[misc]
+
+
+# Snapshots: a segment's membership frozen at a moment, e.g. the audience a campaign targeted.
+
+
+async def snapshot_segment(
+    session: AsyncSession, actor: Actor | None, *, key: str
+) -> SegmentSnapshot:
+    """Stores who matches the segment's rule now. The members are copied by one
+    INSERT … SELECT inside the database, so the snapshot is one consistent moment and no
+    member passes through Python, however large the segment."""
+    segment = await get_segment(session, actor, key=key)
+    taken_at = utcnow()
+    snapshot = SegmentSnapshot(segment_id=segment.id, rule=segment.rule, size=0, taken_at=taken_at)
+    session.add(snapshot)
+    await session.flush()
+    condition = await member_condition(session, segment, now=taken_at)
+    copy = insert(SegmentSnapshotMember).from_select(
+        ["snapshot_id", "user_id"], select(literal(snapshot.id), User.id).where(condition)
+    )
+    # SQLAlchemy reports an INSERT's row count only when asked to keep it.
+    copied = await session.execute(copy, execution_options={"preserve_rowcount": True})
+    snapshot.size = copied.rowcount  # type: ignore[attr-defined]
+    return snapshot
+
+
+def snapshot_member_ids(snapshot_id: int) -> Select[tuple[int]]:
+    """The ids of a snapshot's members as a subquery, to evaluate something against the
+    audience as it was: `User.id.in_(snapshot_member_ids(id))`, or join on its user_id."""
+    return select(SegmentSnapshotMember.user_id).where(
+        SegmentSnapshotMember.snapshot_id == snapshot_id
+    )
+
+
+async def snapshots(
+    session: AsyncSession,
+    *,
+    segment: Segment,
+    first: int,
+    after: str | None,
+    count_session: Callable[[], Any],
+) -> Page[SegmentSnapshot]:
+    """The segment's snapshots, newest first: its size over time."""
+    return await paginate(
+        session,
+        select(SegmentSnapshot).where(SegmentSnapshot.segment_id == segment.id),
+        ordering=Ordering((SegmentSnapshot.taken_at, SegmentSnapshot.id), descending=True),  # type: ignore[arg-type]
+        first=first,
+        after=after,
+        count_session=count_session,
+    )
+
+
+async def get_snapshot(
+    session: AsyncSession, *, segment: Segment, snapshot_id: int
+) -> SegmentSnapshot:
+    snapshot = await session.scalar(
+        select(SegmentSnapshot).where(
+            SegmentSnapshot.id == snapshot_id, SegmentSnapshot.segment_id == segment.id
+        )
+    )
+    if snapshot is None:
+        raise NotFound(f"segment {segment.key!r} has no snapshot {snapshot_id}", field="id")
+    return snapshot
+
+
+async def snapshot_members(
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    snapshot: SegmentSnapshot,
+    first: int,
+    after: str | None,
+    count_session: Callable[[], Any],
+) -> Page[User]:
+    """The snapshot's members by user id (users deleted since are gone from it). A key
+    limited to segments sees only those who are members of its segments now."""
+    # Correlated, so a page probes the members' primary key per user and stops after
+    # `first` of them instead of reading the whole snapshot for every page.
+    was_member = (
+        select(SegmentSnapshotMember.user_id)
+        .where(
+            SegmentSnapshotMember.snapshot_id == snapshot.id,
+            SegmentSnapshotMember.user_id == User.id,
+        )
+        .correlate(User)
+        .exists()
+    )
+    stmt = select(User).where(was_member)
+    visible = await audience(session, actor)
+    return await paginate(
+        session,
+        stmt if visible is None else stmt.where(visible),
+        ordering=Ordering((User.id,)),  # type: ignore[arg-type]
+        first=first,
+        after=after,
+        count_session=count_session,
+    )

@@ -11,6 +11,8 @@ from strawberry.scalars import JSON
 
 from app.api.connection import Connection
 from app.api.errors import UserError
+from app.api.payloads import parse_id
+from app.errors import NotFound
 from app.segments import models, service
 
 if TYPE_CHECKING:
@@ -71,6 +73,81 @@ class SegmentType:
             )
         return Connection.of(page, UserType.of)
 
+    @strawberry.field(
+        description="The segment's snapshots, newest first: its size over time. Ask for one "
+        "segment's history at a time; each list runs its own query."
+    )
+    async def history(
+        self, info: Info, first: int = 50, after: str | None = None
+    ) -> Connection[SegmentSnapshotType]:
+        db = info.context.db
+        async with db.read() as session:
+            page = await service.snapshots(
+                session,
+                segment=self.row,
+                first=info.context.page_size(first),
+                after=after,
+                count_session=db.read,
+            )
+        return Connection.of(page, SegmentSnapshotType.of)
+
+    @strawberry.field(
+        description="One of the segment's snapshots; null when it has none by this id."
+    )
+    async def snapshot(self, info: Info, id: strawberry.ID) -> SegmentSnapshotType | None:
+        try:
+            async with info.context.db.read() as session:
+                row = await service.get_snapshot(
+                    session, segment=self.row, snapshot_id=parse_id(id)
+                )
+        except NotFound:
+            return None
+        return SegmentSnapshotType.of(row)
+
+
+@strawberry.type(
+    name="SegmentSnapshot",
+    description="A segment's membership frozen at a moment (snapshotSegment), e.g. the "
+    "audience a campaign actually targeted.",
+)
+class SegmentSnapshotType:
+    id: strawberry.ID
+    taken_at: datetime
+    size: int = strawberry.field(description="Members when taken.")
+    rule: JSON = strawberry.field(description="The segment's rule when taken.")
+    row: strawberry.Private[models.SegmentSnapshot]
+
+    @classmethod
+    def of(cls, row: models.SegmentSnapshot) -> SegmentSnapshotType:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            taken_at=row.taken_at,
+            size=row.size,
+            rule=row.rule,
+            row=row,
+        )
+
+    @strawberry.field(
+        description="The members when taken, in id order (up to 1000 a page); users deleted "
+        "since are gone from it."
+    )
+    async def members(
+        self, info: Info, first: int = 100, after: str | None = None
+    ) -> Connection[Annotated[UserType, strawberry.lazy("app.users.types")]]:
+        from app.users.types import UserType  # here: users' types refer back to segments'
+
+        db = info.context.db
+        async with db.read() as session:
+            page = await service.snapshot_members(
+                session,
+                info.context.actor,
+                snapshot=self.row,
+                first=info.context.page_size(first),
+                after=after,
+                count_session=db.read,
+            )
+        return Connection.of(page, UserType.of)
+
 
 @strawberry.type(description="What an unsaved rule would match now.")
 class SegmentPreview:
@@ -125,4 +202,10 @@ class UpdateSegmentInput:
 @strawberry.type
 class SegmentPayload:
     segment: SegmentType | None = None
+    user_errors: list[UserError] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class SegmentSnapshotPayload:
+    snapshot: SegmentSnapshotType | None = None
     user_errors: list[UserError] = strawberry.field(default_factory=list)

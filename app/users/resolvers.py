@@ -38,6 +38,7 @@ class Query:
         async with db.read() as session:
             page = await service.list_users(
                 session,
+                info.context.actor,
                 filter=provided(filter) if filter else {},
                 order=service.UserOrder(order_by.field),
                 descending=order_by.descending,
@@ -58,6 +59,7 @@ class Query:
             async with info.context.db.read() as session:
                 row = await service.get_user(
                     session,
+                    info.context.actor,
                     user_id=parse_id(id) if id is not None else None,
                     external_id=external_id,
                 )
@@ -84,7 +86,7 @@ class Mutation:
         return await mutate(
             info,
             lambda session: service.update_user(
-                session, user_id=parse_id(id), data=provided(input)
+                session, info.context.actor, user_id=parse_id(id), data=provided(input)
             ),
             ok=lambda row: UserPayload(user=UserType.of(row)),
             failed=UserPayload,
@@ -97,7 +99,7 @@ class Mutation:
     async def delete_user(self, info: Info, id: strawberry.ID) -> DeletePayload:
         return await mutate(
             info,
-            lambda session: service.delete_user(session, user_id=parse_id(id)),
+            lambda session: service.delete_user(session, info.context.actor, user_id=parse_id(id)),
             ok=DeletePayload.of,
             failed=DeletePayload,
         )

@@ -8,15 +8,17 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import EmailStr, Field, field_validator
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.auth.service import Actor
 from app.db import replace_tags, tags_by_owner
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.events.models import Event
 from app.pagination import Ordering, Page, paginate
+from app.segments import service as segments
 from app.sqltypes import utcnow
 from app.users.models import Tier, User, UserTag
 from app.validation import Input, Name, Tag, parse
@@ -77,15 +79,37 @@ ORDERINGS = {
 }
 
 
+async def visible_users(
+    session: AsyncSession,
+    actor: Actor | None,
+    stmt: Select[Any],
+    *,
+    scope: Select[Any] | None = None,
+) -> Select[Any]:
+    """`stmt` (a select over users) narrowed to the users `actor` may see: a key limited to
+    segments sees only their members now. Every query that hands users to a caller is
+    filtered here; `actor` None is the system itself (other services, CLI), which sees
+    all. `scope`, a select of the user ids `stmt` can return, makes the filter cheaper."""
+    condition = await segments.audience(session, actor, scope=scope)
+    return stmt if condition is None else stmt.where(condition)
+
+
 async def get_user(
-    session: AsyncSession, *, user_id: int | None = None, external_id: str | None = None
+    session: AsyncSession,
+    actor: Actor | None = None,
+    *,
+    user_id: int | None = None,
+    external_id: str | None = None,
 ) -> User:
+    """One user by id or external id; a user the actor may not see is not found."""
     if (user_id is None) == (external_id is None):
         raise NotFound("give exactly one of id and externalId", field="id")
-    if user_id is not None:
-        user = await session.get(User, user_id)
-    else:
-        user = await session.scalar(select(User).where(User.external_id == external_id))
+    found = User.id == user_id if user_id is not None else User.external_id == external_id
+    one = select(User.id).where(found)
+    # No external id holds NUL, and PostgreSQL would reject it in a query.
+    named = external_id is None or "\x00" not in external_id
+    query = await visible_users(session, actor, select(User).where(found), scope=one)
+    user = await session.scalar(query) if named else None
     if user is None:
         raise NotFound(
             f"no user with {'id' if user_id is not None else 'externalId'} "
@@ -96,6 +120,7 @@ async def get_user(
 
 async def list_users(
     session: AsyncSession,
+    actor: Actor | None,
     *,
     filter: dict[str, Any],
     order: UserOrder,
@@ -132,7 +157,7 @@ async def list_users(
         )
     return await paginate(
         session,
-        stmt,
+        await visible_users(session, actor, stmt),
         ordering=Ordering(ORDERINGS[order], descending=descending),  # type: ignore[arg-type]
         first=first,
         after=after,
@@ -160,8 +185,10 @@ async def create_user(session: AsyncSession, *, data: dict[str, Any]) -> User:
     return user
 
 
-async def update_user(session: AsyncSession, *, user_id: int, data: dict[str, Any]) -> User:
-    user = await get_user(session, user_id=user_id)
+async def update_user(
+    session: AsyncSession, actor: Actor | None, *, user_id: int, data: dict[str, Any]
+) -> User:
+    user = await get_user(session, actor, user_id=user_id)
     changes = parse(UserUpdate, data, prefix="input").model_dump(exclude_unset=True)
     for required in ("name", "tier"):
         if required in changes and changes[required] is None:
@@ -175,8 +202,8 @@ async def update_user(session: AsyncSession, *, user_id: int, data: dict[str, An
     return user
 
 
-async def delete_user(session: AsyncSession, *, user_id: int) -> int:
-    user = await get_user(session, user_id=user_id)
+async def delete_user(session: AsyncSession, actor: Actor | None, *, user_id: int) -> int:
+    user = await get_user(session, actor, user_id=user_id)
     await session.delete(user)
     return user_id
 
@@ -251,8 +278,13 @@ def _stage(row: Any, now: datetime) -> LifecycleStage:
     return LifecycleStage.RETAINED
 
 
-async def users_by_id(session: AsyncSession, user_ids: Sequence[int]) -> dict[int, User]:
-    rows = await session.scalars(select(User).where(User.id.in_(user_ids)))  # type: ignore[union-attr]
+async def users_by_id(
+    session: AsyncSession, user_ids: Sequence[int], *, actor: Actor | None = None
+) -> dict[int, User]:
+    """The users with these ids that the actor may see."""
+    batch = select(User).where(User.id.in_(user_ids))  # type: ignore[union-attr]
+    scope = select(User.id).where(User.id.in_(user_ids))  # type: ignore[union-attr]
+    rows = await session.scalars(await visible_users(session, actor, batch, scope=scope))
     return {user.id: user for user in rows}  # type: ignore[misc]
 
 

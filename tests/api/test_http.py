@@ -36,7 +36,7 @@ async def test_query_depth_is_limited(gql: GraphQLClient) -> None:
         inner = "name"
         for _ in range(levels):
             inner = f"feedback {{ user {{ {inner} }} }}"
-        return f"query Deep {{ users {{ edges {{ node {{ {inner} }} }} }} }}"
+        return f"query Deep {{ users(first: 1) {{ edges {{ node {{ {inner} }} }} }} }}"
 
     assert "errors" not in await gql(nested(4))  # depth 11: within the limit of 12
     body = await gql(nested(5))  # depth 13

@@ -20,7 +20,7 @@ GET = f"query($id: ID!) {{ feedback(id: $id) {{ {TICKET} }} }}"
 # Each mutation on one ticket, with its arguments beyond the id and their GraphQL types.
 ARGUMENTS = {
     "updateFeedback": {"input": "UpdateFeedbackInput!"},
-    "assignFeedback": {"assignee": "String"},
+    "assignFeedback": {"assignee": "String", "expectedVersion": "Int"},
     "replyToFeedback": {"body": "String!"},
     "resolveFeedback": {"note": "String!"},
     "closeFeedback": {},

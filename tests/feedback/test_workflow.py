@@ -208,3 +208,63 @@ async def test_two_agents_resolving_at_once_leave_one_resolution(gql: GraphQLCli
     assert ticket is not None
     assert [h["toStatus"] for h in ticket["history"]] == ["OPEN", "IN_PROGRESS", "RESOLVED"]
     assert ticket["resolutionNote"] == winners[0]["feedback"]["resolutionNote"]
+
+
+async def _assign_at_once(
+    gql: GraphQLClient, ticket_id: str, **args: object
+) -> list[dict[str, object]]:
+    return list(
+        await asyncio.gather(
+            act(gql, "assignFeedback", ticket_id, assignee="Agent A", **args),
+            act(gql, "assignFeedback", ticket_id, assignee="Agent B", **args),
+        )
+    )
+
+
+async def test_two_agents_taking_the_same_version_leave_one_assignee(gql: GraphQLClient) -> None:
+    ticket_id = await ticket_in(gql, "OPEN")
+    results = await _assign_at_once(gql, ticket_id, expectedVersion=1)
+    winners = [r for r in results if not r["userErrors"]]
+    losers = [r for r in results if r["userErrors"]]
+    assert len(winners) == 1
+    assert len(losers) == 1
+    # Which check refuses it depends on the interleaving: the expected version read, or
+    # the conditional write finding the version moved.
+    assert [e["code"] for e in losers[0]["userErrors"]] == ["CONFLICT"]  # type: ignore[union-attr]
+    ticket = await get(gql, ticket_id)
+    assert ticket is not None
+    assert ticket["assignee"] == winners[0]["feedback"]["assignee"]  # type: ignore[index]
+
+
+async def test_assigning_at_once_without_a_version_loses_no_update(gql: GraphQLClient) -> None:
+    """Unconditional assignments may both apply, one after the other (SQLite serialises
+    writers), or the second may find the version moved (PostgreSQL): either way every
+    success is one version step and the ticket ends with a successful request's value."""
+    ticket_id = await ticket_in(gql, "OPEN")
+    results = await _assign_at_once(gql, ticket_id)
+    winners = [r["feedback"]["assignee"] for r in results if not r["userErrors"]]  # type: ignore[index]
+    codes = [e["code"] for r in results for e in r["userErrors"]]  # type: ignore[attr-defined]
+    assert codes in ([], ["CONFLICT"])
+    assert len(winners) + len(codes) == 2
+    body = await gql.data(
+        "query($id: ID!) { feedback(id: $id) { assignee version } }", {"id": ticket_id}
+    )
+    assert body["feedback"]["version"] == 1 + len(winners)
+    assert body["feedback"]["assignee"] in winners
+
+
+async def test_a_stale_expected_version_is_a_conflict_and_changes_nothing(
+    gql: GraphQLClient,
+) -> None:
+    ticket_id = await ticket_in(gql, "IN_PROGRESS")  # version 2: created, replied
+    payload = await act(gql, "assignFeedback", ticket_id, assignee="Li", expectedVersion=1)
+    assert payload["userErrors"] == [
+        {
+            "field": "expectedVersion",
+            "code": "CONFLICT",
+            "message": "the ticket is at version 2, not 1; reload and retry",
+        }
+    ]
+    assert (await get(gql, ticket_id))["assignee"] is None  # type: ignore[index]
+    taken = await done(gql, "assignFeedback", ticket_id, assignee="Li", expectedVersion=2)
+    assert taken["assignee"] == "Li"

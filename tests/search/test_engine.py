@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from whoosh import index as whoosh_index
 from whoosh.fields import ID, TEXT, Schema
+from whoosh.query import Or, Term
 
+from app.search import engine
 from app.search.engine import ArticleDoc, ArticleIndex, helpful_factor, tag_key
 
 
@@ -480,3 +482,45 @@ def test_reader_sees_another_process_commit(tmp_path):
 
 def test_tag_key_normalises():
     assert tag_key(" 報表, Export ") == "报表 export"
+
+
+# --- scoring and the parallel rebuild --------------------------------------------
+def test_scores_are_whoosh_bm25f_also_over_deleted_documents(make_index):
+    ix = make_index(*FAQ)
+    # Replacing an article deletes its old version inside the first segment.
+    ix.upsert([doc(1, "报表导出失败", "报表导出失败的原因。", tags=("报表",), category="reports")])
+    ours = {hit.id: hit.score for hit in ix.search("报表", limit=100).hits}
+    expected = Or(
+        [Term(name, "报表") for name in ("title", "body", "tags_text", "category_text")]
+        + [Term("tags", "报表", boost=4.0)]
+    )
+    with ix._ix.searcher() as searcher:
+        published = {
+            int(searcher.stored_fields(n)["id"])
+            for n in searcher.docs_for_query(Term("status", "published"))
+        }
+        whoosh = {
+            int(hit["id"]): hit.score
+            for hit in searcher.search(expected, limit=None)
+            if int(hit["id"]) in published
+        }
+    assert ours.keys() == whoosh.keys() == {1, 2}
+    assert ours == pytest.approx(whoosh)
+
+
+def test_a_rebuild_with_analysis_workers_builds_the_same_index(tmp_path, monkeypatch):
+    def build(name: str) -> ArticleIndex:
+        ix = ArticleIndex.open(tmp_path / name)
+        ix.rebuild(FAQ, total=len(FAQ))
+        return ix
+
+    serial = build("serial")
+    monkeypatch.setattr(engine, "PARALLEL_ANALYSIS_FROM", 1)
+    monkeypatch.setattr(engine.os, "cpu_count", lambda: 2)
+    parallel = build("parallel")
+    for query in ("报表导出", "忘记密码", "Exporting reports", "permision", "報表"):
+        results = [ix.search(query, statuses=None) for ix in (serial, parallel)]
+        assert [(h.id, h.score, h.highlights) for h in results[0].hits] == [
+            (h.id, h.score, h.highlights) for h in results[1].hits
+        ]
+        assert results[0].tag_counts == results[1].tag_counts

@@ -308,3 +308,18 @@ async def test_user_segments_run_the_same_statements_for_5_or_50_users(
         return len(count_statements.statements) - before
 
     assert await statements(50) == await statements(5)
+
+
+async def test_keys_and_external_ids_with_nul_are_unknown_on_both_databases(
+    gql: GraphQLClient,
+) -> None:
+    await create(gql, "core", CORE)
+    data = await gql.data(
+        'query { segment(key: "a\\u0000") { id } user(externalId: "a\\u0000") { id } '
+        'segmentMembership(segmentKey: "core", externalIds: ["a\\u0000"]) { known } }'
+    )
+    assert data == {"segment": None, "user": None, "segmentMembership": [{"known": False}]}
+    snapshot = await gql.data(
+        'mutation { snapshotSegment(key: "a\\u0000") { userErrors { field code } } }'
+    )
+    assert snapshot["snapshotSegment"]["userErrors"] == [{"field": "key", "code": "NOT_FOUND"}]

@@ -130,7 +130,7 @@ async def test_loader_batches_agree_with_each_rule_alone(db: Database) -> None:
     expected = {key: await matching(db, {"inSegment": key}, rules) for key in rules}
     by_external = {user_id: external for external, user_id in ids.items()}
     async with db.read() as session:
-        found = await service.segments_by_user(session, list(ids.values()), now=NOW)
+        found = await service.segments_by_user(session, list(ids.values()), actor=None, now=NOW)
         sizes = await service.sizes_by_segment(session, [s.id for s in segments.values()], now=NOW)  # type: ignore[misc]
     for key, segment in segments.items():
         members = {by_external[u] for u, rows in found.items() if segment in rows}
@@ -144,7 +144,7 @@ async def test_membership_flags_members_outsiders_and_unknown_ids(db: Database) 
     await add_segment(db, "vip", VIP)
     async with db.read() as session:
         rows = await service.membership(
-            session, segment_key="vip", external_ids=["eve", "nobody", "bob", "eve"], now=NOW
+            session, None, segment_key="vip", external_ids=["eve", "nobody", "bob", "eve"], now=NOW
         )
     assert [(r.external_id, r.is_member, r.known) for r in rows] == [
         ("eve", True, True),
@@ -158,7 +158,7 @@ async def test_membership_takes_at_most_1000_ids(db: Database) -> None:
     with pytest.raises(ValidationFailed) as caught:
         async with db.read() as session:
             await service.membership(
-                session, segment_key="vip", external_ids=[str(i) for i in range(1001)]
+                session, None, segment_key="vip", external_ids=[str(i) for i in range(1001)]
             )
     assert caught.value.problems[0].field == "externalIds"
 
@@ -179,7 +179,7 @@ async def test_preview_counts_and_samples_without_saving(db: Database) -> None:
     await populate(db)
     async with db.read() as session:
         preview = await service.preview(
-            session, rule={"attr": "region", "op": "eq", "value": "East"}
+            session, None, rule={"attr": "region", "op": "eq", "value": "East"}
         )
     assert preview.size == 2
     assert [u.external_id for u in preview.sample] == ["ann", "eve"]

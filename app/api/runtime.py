@@ -1,0 +1,26 @@
+"""What one server process holds for its lifetime and shares across requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.api.persisted import PersistedQueries
+from app.api.ratelimit import RateLimiter
+from app.db import Database
+from app.observability import Metrics
+from app.search.sync import SearchIndex
+from app.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    index: SearchIndex
+    metrics: Metrics
+    limiter: RateLimiter = field(init=False)
+    persisted: PersistedQueries = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.settings.rate_limits)
+        self.persisted = PersistedQueries(self.settings.persisted_query_cache_size)

@@ -1,0 +1,206 @@
+"""Keeps the activity rollup (app/metrics/models.py) in step with the events.
+
+Event ingestion adds each batch to it in the same transaction; the rollup is rebuilt from
+all events when it does not exist yet or was built for another timezone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import Database, upsert
+from app.events.models import Event
+from app.metrics.models import ActivityDay, ActivityDayEvent, RollupState
+from app.metrics.periods import MAX_DAYS, day_table, days_between, local_day
+from app.sqltypes import utcnow
+from app.users.models import User
+
+DAYS = ActivityDay.__table__
+NAMED_DAYS = ActivityDayEvent.__table__
+SESSION, PAYMENT = "session", "payment"
+
+
+async def rollup_timezone(session: AsyncSession) -> str | None:
+    """The timezone the rollup was built for, or None when it has not been built."""
+    return await session.scalar(select(RollupState.timezone))
+
+
+async def add_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Adds just-stored events (dicts as inserted into `events`) to the rollup.
+
+    Counts are added to what each day already holds, so an event arriving late lands on
+    its own day and the figures stay those a rebuild would give.
+    """
+    tz_name = await rollup_timezone(session)
+    if tz_name is None or not rows:  # not built yet: the first metric builds it from events
+        return
+    tz = ZoneInfo(tz_name)
+    # The batch is in memory already: it is summed per user and day here, and the database
+    # only adds the sums.
+    days: dict[tuple[int, date], list[Any]] = defaultdict(lambda: [0, 0, Decimal(0)])
+    names: Counter[tuple[int, date, str]] = Counter()
+    for row in rows:
+        day = local_day(row["occurred_at"], tz)
+        totals = days[row["user_id"], day]
+        totals[0] += 1
+        if row["name"] == SESSION:
+            totals[1] += row.get("duration_seconds") or 0
+        elif row["name"] == PAYMENT:
+            totals[2] += row.get("revenue") or 0
+        names[row["user_id"], day, row["name"]] += 1
+    # Sorted, so concurrent batches lock shared rows in the same order (no deadlock).
+    await _add(
+        session,
+        DAYS,
+        [
+            {"user_id": u, "day": d, "events": n, "session_seconds": s, "revenue": r}
+            for (u, d), (n, s, r) in sorted(days.items())
+        ],
+        keys=["user_id", "day"],
+    )
+    await _add(
+        session,
+        NAMED_DAYS,
+        [
+            {"user_id": u, "day": d, "name": name, "events": n}
+            for (u, d, name), n in sorted(names.items())
+        ],
+        keys=["user_id", "day", "name"],
+    )
+    earliest: dict[int, date] = {}
+    for user_id, day in sorted(days, reverse=True):
+        earliest[user_id] = day
+    # A new day changes its own gap and the next day's: recompute the user's days from the
+    # earliest one in the batch on. Locking the users first makes concurrent batches for
+    # the same user take turns, so each computes gaps from the other's committed days.
+    await session.execute(
+        select(User.id).where(User.id.in_(earliest)).order_by(User.id).with_for_update()  # type: ignore[union-attr]
+    )
+    await _refresh_gaps(session, [{"u": u, "d": d} for u, d in sorted(earliest.items())])
+
+
+async def _add(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]], *, keys: list[str]
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE SET column = column + new, for the rows' other
+    columns."""
+    insert_ = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
+    stmt = insert_(table)
+    added = [column for column in rows[0] if column not in keys]
+    await session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in added}
+        ),
+        rows,
+    )
+
+
+async def rebuild_rollup(session: AsyncSession, tz: str) -> None:
+    """Recomputes the whole rollup from the events, with days in `tz`."""
+    zone = ZoneInfo(tz)
+    await _hold_ingestion(session)
+    await session.execute(delete(NAMED_DAYS))
+    await session.execute(delete(DAYS))
+    first, last = (
+        await session.execute(select(func.min(Event.occurred_at), func.max(Event.occurred_at)))
+    ).one()
+    if first is not None:
+        start, end = local_day(first, zone), local_day(last, zone)
+        # A bounded number of days per statement keeps the day table's parameters few.
+        while start <= end:
+            chunk_end = min(end, start + timedelta(days=MAX_DAYS - 1))
+            await _insert_days(session, start, chunk_end, zone)
+            start = chunk_end + timedelta(days=1)
+        await _refresh_gaps(session)
+    await upsert(
+        session,
+        RollupState.__table__,
+        [{"id": 1, "timezone": tz, "built_at": utcnow()}],
+        keys=["id"],
+        update=["timezone", "built_at"],
+    )
+
+
+async def _insert_days(session: AsyncSession, first: date, last: date, tz: ZoneInfo) -> None:
+    days = day_table(first, last, tz)
+    events = Event.__table__
+    on_day = and_(events.c.occurred_at >= days.c.starts_at, events.c.occurred_at < days.c.ends_at)
+
+    def total(name: str, value: Any) -> Any:
+        return func.coalesce(func.sum(case((events.c.name == name, value))), 0)
+
+    per_day = (
+        select(
+            events.c.user_id,
+            days.c.day,
+            func.count(),
+            total(SESSION, events.c.duration_seconds),
+            total(PAYMENT, events.c.revenue),
+        )
+        .select_from(days)
+        .join(events, on_day)
+        .group_by(events.c.user_id, days.c.day)
+    )
+    await session.execute(
+        insert(DAYS).from_select(
+            ["user_id", "day", "events", "session_seconds", "revenue"], per_day
+        )
+    )
+    per_name = (
+        select(events.c.user_id, days.c.day, events.c.name, func.count())
+        .select_from(days)
+        .join(events, on_day)
+        .group_by(events.c.user_id, days.c.day, events.c.name)
+    )
+    await session.execute(
+        insert(NAMED_DAYS).from_select(["user_id", "day", "name", "events"], per_name)
+    )
+
+
+async def _refresh_gaps(session: AsyncSession, since: list[dict[str, Any]] | None = None) -> None:
+    """Sets gap_days from each day to the user's previous one: for the days of user `u` from
+    day `d` on, for each {"u", "d"} in `since`, or for every row."""
+    previous = DAYS.alias("previous")
+    previous_day = (
+        select(func.max(previous.c.day))
+        .where(previous.c.user_id == DAYS.c.user_id, previous.c.day < DAYS.c.day)
+        .scalar_subquery()
+    )
+    stmt = update(DAYS).values(gap_days=days_between(DAYS.c.day, previous_day))
+    if since is None:
+        await session.execute(stmt)
+    elif since:
+        stmt = stmt.where(DAYS.c.user_id == bindparam("u"), DAYS.c.day >= bindparam("d"))
+        await session.execute(stmt, since)
+
+
+async def ensure_rollup(db: Database, tz: str) -> bool:
+    """Rebuilds the rollup when it is missing or in another timezone; True if it did."""
+    async with db.read() as session:
+        if await rollup_timezone(session) == tz:
+            return False
+    async with db.unit_of_work() as session:
+        await _hold_ingestion(session)
+        if await rollup_timezone(session) == tz:  # another process rebuilt it meanwhile
+            return False
+        await rebuild_rollup(session, tz)
+    return True
+
+
+async def _hold_ingestion(session: AsyncSession) -> None:
+    """Until the transaction ends, no events are added and no other rebuild runs."""
+    if session.bind.dialect.name == "postgresql":
+        # Waits for batches being ingested and holds new ones until the rebuild commits;
+        # they then read the new timezone (ingestion reads it after inserting events).
+        # SQLite needs nothing: its write transactions already run one at a time.
+        await session.execute(text("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE"))
