@@ -106,9 +106,15 @@ def timed_out(exc: BaseException) -> bool:
     )
 
 
+def write_conflict(exc: BaseException) -> bool:
+    """Whether the database aborted the transaction for a concurrent one (deadlock or
+    serialization failure): nothing was written, and the same request may simply retry."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in {"40P01", "40001"}
+
+
 def unavailable(exc: BaseException) -> bool:
     """Whether the database could not be reached (worth retrying shortly)."""
-    if not isinstance(exc, DBAPIError) or timed_out(exc):
+    if not isinstance(exc, DBAPIError) or timed_out(exc) or write_conflict(exc):
         return False
     return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
 

@@ -10,7 +10,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
-from app.db import timed_out, unavailable
+from app.db import timed_out, unavailable, write_conflict
 from app.errors import DomainError
 
 logger = logging.getLogger("opsgraph.api")
@@ -78,6 +78,13 @@ class ShapeErrors(MaskErrors):
                 nodes=error.nodes,
                 path=error.path,
                 extensions={"code": "TIMEOUT"},
+            )
+        if original is not None and write_conflict(original):
+            return GraphQLError(
+                "a concurrent write conflicted with this one; nothing was written, retry",
+                nodes=error.nodes,
+                path=error.path,
+                extensions={"code": "WRITE_CONFLICT", "retryable": True},
             )
         if original is not None and unavailable(original):
             logger.warning("database unavailable at %s: %s", error.path, original)

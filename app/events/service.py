@@ -151,6 +151,15 @@ async def track_events(
             field="idempotencyKey",
         ) from None
     if rows:
+        # Every write below touches the batch's users (last active time, rollup days):
+        # locking them first, in id order, makes concurrent batches take turns per user
+        # instead of deadlocking on rows locked in different orders.
+        await session.execute(
+            select(User.id)
+            .where(User.id.in_({row["user_id"] for row in rows}))  # type: ignore[union-attr]
+            .order_by(User.id)
+            .with_for_update()
+        )
         await session.execute(
             insert(Event.__table__), [row | {"batch_id": batch.id} for row in rows]
         )

@@ -45,7 +45,7 @@ from app.search.analysis import (
 )
 
 # --- limits and ranking knobs -------------------------------------------------
-# Whoosh query evaluation grows with the number of clauses: bound the input.
+# Search work grows with the number of query terms: bound the input.
 MAX_QUERY_CHARS = 256
 MAX_QUERY_TERMS = 32
 MAX_SYNONYM_ALTERNATIVES = 8
@@ -63,7 +63,7 @@ SCORED_FIELDS = (*TEXT_FIELDS, "tags")
 BM25_B, BM25_K1 = 0.75, 1.2  # whoosh's BM25F defaults
 FUZZY_WEIGHT = 0.3  # a typo neighbour scores well below the exact term
 FUZZY_MIN_LENGTH = 4  # of the stemmed term; shorter words have too many neighbours
-FUZZY_MAX_LENGTH = 24  # the edit-distance automaton grows with the term: no typo search on junk
+FUZZY_MAX_LENGTH = 24  # longer runs of letters are junk, not words with a typo
 ALL_TERMS_BOOST = 1.0  # extra score for documents that contain every query word
 PHRASE_BOOST = 2.0
 TAG_MATCH_BOOST = 4.0
@@ -85,14 +85,14 @@ OPEN_RETRIES = 8
 OPEN_RETRY_DELAY_S = 0.02
 WRITER_LOCK_TIMEOUT_S = 30.0
 # Postings kept in memory before whoosh sorts them through temporary files: a rebuild
-# of 10,000 articles fits, and spilling cost a fifth of its time.
+# of 10,000 articles fits, and spilling cost about a sixth of its time.
 WRITER_LIMIT_MB = 512
 PROGRESS_EVERY_DEFAULT = 500
 # Below this many articles, starting analysis worker processes costs more than they save.
 PARALLEL_ANALYSIS_FROM = 2000
 ANALYSIS_BATCH = 100
 MAX_IDLE_SEARCHERS = 8
-VERSION_CACHE_ENTRIES = 4096  # typo neighbours and filter sets kept per index version
+VERSION_CACHE_ENTRIES = 4096  # typo neighbours, term lists and filter sets per index version
 
 _LATIN_WORD = re.compile(r"[a-z]{3,}")  # words the spelling corrector may fix
 _FUZZABLE = re.compile(r"[a-z]+")
@@ -226,7 +226,7 @@ def tag_key(tag: str) -> str:
 
 def query_key(query: str) -> str:
     """A query as search analytics count it: NFKC, Simplified script, lowercase, single
-    spaces, at most MAX_QUERY_CHARS (so 報表導出 and 报表导出  count as one query)."""
+    spaces, at most MAX_QUERY_CHARS (so 報表導出 and 报表导出 count as one query)."""
     return " ".join(_bounded_query_text(query).lower().split())[:MAX_QUERY_CHARS]
 
 
@@ -286,7 +286,9 @@ def _with_analysis(
     docs: Iterable[ArticleDoc], total: int | None
 ) -> Iterator[tuple[ArticleDoc, dict[str, WordValues] | None]]:
     """The documents, analysed by worker processes when there are enough of them: a
-    rebuild's jieba and tokenizing then run beside whoosh's writing, on another core."""
+    rebuild's jieba and tokenizing then run beside whoosh's writing, on other cores.
+    The workers are spawned, so the program's main module must be safe to import (guarded
+    by `if __name__ == "__main__"`), as the CLI, uvicorn and pytest are."""
     # As many workers as cores: while they analyse, writing takes the main process
     # a fraction of a core.
     workers = os.cpu_count() or 1
@@ -353,7 +355,7 @@ def _is_fuzzable(term: str) -> bool:
 @dataclass(frozen=True)
 class _Term:
     text: str  # an index term (analysed)
-    fuzzy: bool  # also matches the index terms one edit away (typos), at FUZZY_WEIGHT
+    fuzzy: bool  # also matches the index terms one typo away, at FUZZY_WEIGHT
 
 
 @dataclass(frozen=True)
@@ -413,10 +415,17 @@ def _synonym_alternatives(text: str, synonyms: Mapping[str, Sequence[str]] | Non
     haystack = text.lower()
     found: list[str] = []
     for key, alternatives in synonyms.items():
-        needle = normalize_query_text(key).lower().strip()
-        if needle and re.search(rf"(?<![a-z0-9]){re.escape(needle)}(?![a-z0-9])", haystack):
+        pattern = _synonym_pattern(key)
+        if pattern is not None and pattern.search(haystack):
             found += [a for a in alternatives if a.strip()]
     return found[:MAX_SYNONYM_ALTERNATIVES]
+
+
+@lru_cache(maxsize=20_000)
+def _synonym_pattern(key: str) -> re.Pattern[str] | None:
+    # Cached: every search tries every key of the operators' list.
+    needle = normalize_query_text(key).lower().strip()
+    return re.compile(rf"(?<![a-z0-9]){re.escape(needle)}(?![a-z0-9])") if needle else None
 
 
 def _bounded_query_text(query: str) -> str:
@@ -744,7 +753,7 @@ class _Version:
         tags: Sequence[str] | None,
         category: str | None,
         language: str | None,
-    ) -> set[int] | None:
+    ) -> frozenset[int] | None:
         """The documents the filters let through; None when there is no filter."""
         sets: list[frozenset[int]] = []
         if statuses is not None:
@@ -754,7 +763,7 @@ class _Version:
             sets.append(self._docs("category", category))
         if language is not None:
             sets.append(self._docs("language", language))
-        return set(sets[0]).intersection(*sets[1:]) if sets else None
+        return sets[0].intersection(*sets[1:]) if sets else None
 
     def _docs(self, name: str, text: str) -> frozenset[int]:
         return self._cached(
@@ -805,18 +814,18 @@ class _Version:
         """The index holds stems: correct the word's stem, then write it out the way
         the articles do."""
         stem = stem_latin(word)
-        for maxdist in (1, 2):
+        candidates = {c for name in FUZZY_FIELDS for c in self._neighbours(name, stem)}
+        if not candidates:  # two typos: whoosh's automaton, as that is rarer
             candidates = {
                 candidate
                 for name in FUZZY_FIELDS
                 for candidate in self.searcher.corrector(name).suggest(
-                    stem, limit=1, maxdist=maxdist, prefix=1
+                    stem, limit=1, maxdist=2, prefix=1
                 )
             }
-            if candidates:
-                best = max(candidates, key=lambda c: (self._frequency(c), c))
-                return self._written(best)
-        return None
+        if not candidates:
+            return None
+        return self._written(max(candidates, key=lambda c: (self._frequency(c), c)))
 
     def _frequency(self, term: str) -> int:
         return sum(self.reader.doc_frequency(name, term) for name in FUZZY_FIELDS)
