@@ -1,5 +1,10 @@
-"""Operation limits, built fresh for every request: depth, aliases and tokens (strawberry's
-own), directives, query cost, and in production no introspection."""
+"""Operation limits: depth, aliases and tokens (strawberry's own), directives, query cost,
+and in production no introspection; with the parse and validation of a document cached.
+
+The validation rules are built once per schema: strawberry caches a validation by
+(document, rules), so rules rebuilt per request would never hit the cache, and
+validating is most of the fixed cost of a request (about 9 ms before the cache).
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,18 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
 
 from app.api.cost import QueryCostLimit
 from app.settings import Settings
+
+# Distinct documents kept parsed and validated per process: dashboards and integrations
+# send a few dozen; the bound keeps clients sending unique texts from growing memory.
+DOCUMENT_CACHE_SIZE = 1024
 
 
 def max_directives_rule(limit: int) -> type[ValidationRule]:
@@ -37,13 +48,17 @@ def max_directives_rule(limit: int) -> type[ValidationRule]:
 
 
 def limit_extensions(settings: Settings) -> list[Callable[[], SchemaExtension]]:
-    rules: list[type[ValidationRule]] = [max_directives_rule(settings.max_directives)]
+    rules: list[type[ValidationRule]] = [
+        *QueryDepthLimiter(max_depth=settings.max_query_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        max_directives_rule(settings.max_directives),
+    ]
     if settings.is_production:
         rules.append(NoSchemaIntrospectionCustomRule)
     return [
-        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: AddValidationRules(rules),
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: QueryCostLimit(max_cost=settings.max_query_cost),
     ]
