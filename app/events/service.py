@@ -14,11 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import upsert
+from app.db import bulk_insert, upsert
 from app.errors import FieldProblem, ValidationFailed
 from app.events.models import ChannelExposure, Event, EventBatch
 from app.metrics import rollup
@@ -151,17 +151,19 @@ async def track_events(
             field="idempotencyKey",
         ) from None
     if rows:
-        # Every write below touches the batch's users (last active time, rollup days):
-        # locking them first, in id order, makes concurrent batches take turns per user
-        # instead of deadlocking on rows locked in different orders.
+        await session.execute(
+            *bulk_insert(session, Event.__table__, [row | {"batch_id": batch.id} for row in rows])
+        )
+        # The writes below change the batch's users' own rows (last active time, rollup
+        # days): locking the users first, in id order, makes concurrent batches take turns
+        # per user instead of deadlocking on rows locked in different orders. After the
+        # insert, so batches insert their events side by side; and FOR NO KEY UPDATE, which
+        # the events' foreign-key checks (KEY SHARE) do not wait for.
         await session.execute(
             select(User.id)
             .where(User.id.in_({row["user_id"] for row in rows}))  # type: ignore[union-attr]
             .order_by(User.id)
-            .with_for_update()
-        )
-        await session.execute(
-            insert(Event.__table__), [row | {"batch_id": batch.id} for row in rows]
+            .with_for_update(key_share=True)
         )
         await _refresh_last_active(session, {row["user_id"] for row in rows})
         # After the insert, so a concurrent rollup rebuild is waited for (see rollup.py).

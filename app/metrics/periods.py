@@ -11,13 +11,14 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, and_, column, values
+from sqlalchemy import Date, Integer, and_, column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import CTE
 
 from app.errors import ValidationFailed
+from app.recordset import recordset, rows_of
 from app.sqltypes import UTCDateTime, utcnow
 
 # The longest day range a metric with one value per day (or per cohort) accepts.
@@ -135,7 +136,8 @@ def days(first: date, last: date) -> list[date]:
 
 def constant_table(name: str, columns: dict[str, Any], rows: list[tuple[Any, ...]]) -> CTE:
     """A CTE of literal rows (at least one), for joining computed calendars into SQL."""
-    return values(*(column(c, t) for c, t in columns.items()), name=name).data(rows).cte(name)
+    typed = [column(c, t) for c, t in columns.items()]
+    return recordset(typed, rows_of(typed, rows)).cte(name)
 
 
 def day_table(first: date, last: date, tz: ZoneInfo, *, name: str = "days") -> CTE:

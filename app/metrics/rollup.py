@@ -13,17 +13,29 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import (
+    Date,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Database, upsert
+from app.db import Database, bulk_insert, upsert
 from app.events.models import Event
 from app.metrics.models import ActivityDay, ActivityDayEvent, RollupState
 from app.metrics.periods import MAX_DAYS, day_table, days_between, local_day
+from app.recordset import recordset
 from app.sqltypes import utcnow
-from app.users.models import User
 
 DAYS = ActivityDay.__table__
 NAMED_DAYS = ActivityDayEvent.__table__
@@ -36,7 +48,8 @@ async def rollup_timezone(session: AsyncSession) -> str | None:
 
 
 async def add_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Adds just-stored events (dicts as inserted into `events`) to the rollup.
+    """Adds just-stored events (dicts as inserted into `events`) to the rollup; the caller
+    holds the locks of the events' users (see app/events/service.py).
 
     Counts are added to what each day already holds, so an event arriving late lands on
     its own day and the figures stay those a rebuild would give.
@@ -81,11 +94,8 @@ async def add_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> N
     for user_id, day in sorted(days, reverse=True):
         earliest[user_id] = day
     # A new day changes its own gap and the next day's: recompute the user's days from the
-    # earliest one in the batch on. Locking the users first makes concurrent batches for
-    # the same user take turns, so each computes gaps from the other's committed days.
-    await session.execute(
-        select(User.id).where(User.id.in_(earliest)).order_by(User.id).with_for_update()  # type: ignore[union-attr]
-    )
+    # earliest one in the batch on. The caller holds the users' locks, so concurrent
+    # batches for the same user take turns and each sees the other's committed days.
     await _refresh_gaps(session, [{"u": u, "d": d} for u, d in sorted(earliest.items())])
 
 
@@ -94,14 +104,13 @@ async def _add(
 ) -> None:
     """INSERT … ON CONFLICT (keys) DO UPDATE SET column = column + new, for the rows' other
     columns."""
-    insert_ = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
-    stmt = insert_(table)
+    stmt, parameters = bulk_insert(session, table, rows)
     added = [column for column in rows[0] if column not in keys]
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in added}
         ),
-        rows,
+        parameters,
     )
 
 
@@ -179,9 +188,12 @@ async def _refresh_gaps(session: AsyncSession, since: list[dict[str, Any]] | Non
     stmt = update(DAYS).values(gap_days=days_between(DAYS.c.day, previous_day))
     if since is None:
         await session.execute(stmt)
-    elif since:
+    elif session.bind.dialect.name == "sqlite":
         stmt = stmt.where(DAYS.c.user_id == bindparam("u"), DAYS.c.day >= bindparam("d"))
         await session.execute(stmt, since)
+    elif since:  # one UPDATE … FROM the pairs, rather than one UPDATE per user
+        pairs = recordset([column("u", Integer), column("d", Date)], since).subquery()
+        await session.execute(stmt.where(DAYS.c.user_id == pairs.c.u, DAYS.c.day >= pairs.c.d))
 
 
 async def ensure_rollup(db: Database, tz: str) -> bool:

@@ -3,8 +3,11 @@ transaction, correct for late events, equal to a rebuild, rebuilt when the timez
 
 from __future__ import annotations
 
+import asyncio
+import random
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -128,6 +131,31 @@ async def test_a_rebuild_gives_what_ingestion_kept(db: Database) -> None:
         await rollup.rebuild_rollup(session, "America/New_York")
     assert await rollup_rows(db) == kept
     assert len(kept) == 5
+
+
+async def test_concurrent_batches_over_the_same_users_all_land_and_match_a_rebuild(
+    db: Database,
+) -> None:
+    people = [Person(f"u{i}", at(date(2026, 1, 1))) for i in range(30)]
+    await add_users(db, people)
+    await rollup.ensure_rollup(db, "Asia/Shanghai")
+    rng = random.Random(7)
+
+    def batch() -> list[dict[str, Any]]:
+        # Every batch touches most users, on days that interleave with the other batches'.
+        return [
+            event(rng.choice(people).external_id, at(date(2026, 3, rng.randrange(1, 28)), 16))
+            for _ in range(200)
+        ]
+
+    # On PostgreSQL each batch has its own connection: they run at the same time, and
+    # lock their users in different orders unless ingestion orders them.
+    await asyncio.gather(*(track(db, batch(), tz="Asia/Shanghai") for _ in range(8)))
+    kept = await rollup_rows(db)
+    assert sum(row[2] for row in kept) == 8 * 200
+    async with db.unit_of_work() as session:
+        await rollup.rebuild_rollup(session, "Asia/Shanghai")
+    assert await rollup_rows(db) == kept
 
 
 async def test_a_new_timezone_rebuilds_the_rollup_once(db: Database) -> None:
