@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, ApiKeySegment, Role
@@ -121,26 +121,28 @@ async def _store_limit(session: AsyncSession, key_id: int, segment_ids: list[int
         )
 
 
+# Built once: on every request, building the statement cost more than running it. The
+# key's segment limit comes in the same statement: one row per segment, or one row with
+# a NULL segment for a key that is not limited.
+_KEY_BY_HASH = (
+    select(ApiKey.id, ApiKey.name, ApiKey.role, ApiKeySegment.segment_id)
+    .outerjoin(ApiKeySegment, ApiKeySegment.api_key_id == ApiKey.id)
+    .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
+
+
 async def authenticate(session: AsyncSession, secret: str) -> Actor | None:
     """The actor for a presented secret, or None when unknown or revoked.
 
     The lookup is by hash: comparing digests of a secret the caller cannot choose
     leaks nothing through timing.
     """
-    # The key's segment limit comes in the same statement: one row per segment, or one
-    # row with a NULL segment for a key that is not limited.
-    rows = (
-        await session.execute(
-            select(ApiKey, ApiKeySegment.segment_id)
-            .outerjoin(ApiKeySegment, ApiKeySegment.api_key_id == ApiKey.id)
-            .where(ApiKey.key_hash == hash_key(secret), ApiKey.revoked_at.is_(None))
-        )
-    ).all()
-    if not rows or rows[0][0].id is None:
+    rows = (await session.execute(_KEY_BY_HASH, {"key_hash": hash_key(secret)})).all()
+    if not rows:
         return None
-    key = rows[0][0]
-    limit = frozenset(segment_id for _, segment_id in rows if segment_id is not None)
-    return Actor(key_id=key.id, name=key.name, role=Role(key.role), segment_ids=limit or None)
+    key_id, name, role, _ = rows[0]
+    limit = frozenset(segment_id for *_, segment_id in rows if segment_id is not None)
+    return Actor(key_id=key_id, name=name, role=Role(role), segment_ids=limit or None)
 
 
 async def list_api_keys(session: AsyncSession) -> list[ApiKey]:

@@ -9,6 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.api.errors import UserError
+from app.api.inputs import flat_input
 from app.events import models
 
 
@@ -37,6 +38,7 @@ class EventType:
         )
 
 
+@flat_input
 @strawberry.input(description="An event; name the user by `userId` or by `externalId`.")
 class EventInput:
     user_id: strawberry.ID | None = strawberry.UNSET
