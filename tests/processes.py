@@ -23,8 +23,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _obeying_permissions() -> list[str]:
+    """A command prefix under which the process obeys file permissions. Root ignores
+    them (CI runs as root); without CAP_DAC_OVERRIDE it is refused like anyone else."""
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
 class Server:
-    def __init__(self, database_url: str, index_dir: Path, log: Path) -> None:
+    def __init__(
+        self, database_url: str, index_dir: Path, log: Path, *, obey_permissions: bool = False
+    ) -> None:
+        self.prefix = _obeying_permissions() if obey_permissions else []
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = os.environ | {
@@ -39,6 +50,7 @@ class Server:
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(
                 [
+                    *self.prefix,
                     sys.executable,
                     "-m",
                     "uvicorn",
@@ -80,8 +92,10 @@ class Server:
 
 
 @contextmanager
-def running(database_url: str, index_dir: Path, log: Path) -> Iterator[Server]:
-    server = Server(database_url, index_dir, log).start()
+def running(
+    database_url: str, index_dir: Path, log: Path, *, obey_permissions: bool = False
+) -> Iterator[Server]:
+    server = Server(database_url, index_dir, log, obey_permissions=obey_permissions).start()
     try:
         yield server
     finally:

@@ -443,6 +443,7 @@ class SearchPage:
     tag_counts: dict[str, int] = field(default_factory=dict)
     category_counts: dict[str, int] = field(default_factory=dict)
     suggestion: str | None = None
+    index_behind: int = 0  # changes the search index could not apply (see SearchIndex.search)
 
 
 class SearchInput(Input):
@@ -527,6 +528,7 @@ async def search_articles(
         tag_counts=results.tag_counts,
         category_counts=results.category_counts,
         suggestion=results.suggestion,
+        index_behind=results.behind,
     )
 
 

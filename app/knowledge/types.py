@@ -176,6 +176,11 @@ class ArticleSearchConnection:
         description="The query with misspelt English words corrected, when that may "
         "find more; null otherwise."
     )
+    index_behind: int = strawberry.field(
+        description="Changes to articles this answer could not see: 0 normally. Above 0 "
+        "while the server cannot write its search index; it answers from the index as it "
+        "is meanwhile and catches up as soon as it can write again."
+    )
 
     @classmethod
     def of(cls, page: service.SearchPage) -> ArticleSearchConnection:
@@ -203,6 +208,7 @@ class ArticleSearchConnection:
                 tags=_facet(page.tag_counts), categories=_facet(page.category_counts)
             ),
             suggestion=page.suggestion,
+            index_behind=page.index_behind,
         )
 
 

@@ -132,6 +132,9 @@ class SearchResults:
     tag_counts: dict[str, int] = field(default_factory=dict)
     category_counts: dict[str, int] = field(default_factory=dict)
     suggestion: str | None = None
+    # Changes this answer could not see: above 0 only while the index cannot be written
+    # (set by app/search/sync.py, which answers from the index as it is meanwhile).
+    behind: int = 0
 
 
 # --- schema -------------------------------------------------------------------
@@ -906,6 +909,11 @@ class ArticleIndex:
     @contextmanager
     def _writer(self, watermark: int | None, *, replace_all: bool = False) -> Iterator[IndexWriter]:
         with _flock(self.path / LOCK_FILE):
+            # whoosh's writer takes its lock, then creates files: when the directory
+            # refuses them, it raises without releasing the lock, and every later writer
+            # in this process waits for it in vain. A file created first fails early.
+            with tempfile.TemporaryFile(dir=self.path):
+                pass
             writer = self._ix.writer(timeout=WRITER_LOCK_TIMEOUT_S, limitmb=WRITER_LIMIT_MB)
             if replace_all:
                 # The new generation carries the schema of this code, so a

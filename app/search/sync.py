@@ -9,7 +9,7 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from itertools import groupby
 from pathlib import Path
@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from tqdm import tqdm
 
+from app.errors import DomainError
 from app.knowledge.models import Article, ArticleTag, SearchOutbox
 from app.search.engine import LOCK_FILE, ArticleDoc, ArticleIndex, SearchResults
 from app.sqltypes import utcnow
@@ -31,6 +32,13 @@ if TYPE_CHECKING:
     from app.settings import Settings
 
 logger = logging.getLogger("opsgraph.search")
+
+
+class SearchUnavailable(DomainError):
+    """The index can be neither read nor rebuilt (its directory cannot be written)."""
+
+    code = "SEARCH_UNAVAILABLE"
+
 
 SYNC_LOCK_FILE = "opsgraph-sync.lock"
 ORIGIN_FILE = "opsgraph-origin"
@@ -146,13 +154,31 @@ class SearchIndex:
             return await self._rebuild_locked(session, await outbox_state(session), progress)
 
     async def search(self, session: AsyncSession, query: str, **options: Any) -> SearchResults:
-        """ArticleIndex.search after a sync, so writes by any process are seen."""
-        await self.sync(session)
-        return await self._recovering(
-            # self._index read at each attempt: a rebuild may have reopened it.
-            session,
-            lambda: anyio.to_thread.run_sync(partial(self._index.search, query, **options)),
-        )
+        """ArticleIndex.search after a sync, so writes by any process are seen.
+
+        When the index cannot be written (permissions, a read-only or full disk) but can
+        be read, the answer comes from it as it is, with `behind` counting the changes it
+        misses: an agent with a user waiting is better served by slightly stale articles
+        than by none. The outbox keeps those changes, and a later search applies them.
+        An index that can be neither read nor rebuilt is SearchUnavailable.
+        """
+        behind = 0
+        try:
+            await self.sync(session)
+        except OSError as error:
+            behind = await self.lag(session)
+            logger.warning("search index cannot be updated (%s): %d changes behind", error, behind)
+        try:
+            results = await self._recovering(
+                # self._index read at each attempt: a rebuild may have reopened it.
+                session,
+                lambda: anyio.to_thread.run_sync(partial(self._index.search, query, **options)),
+            )
+        except OSError as error:
+            raise SearchUnavailable(
+                f"the search index is unavailable ({error.strerror or error}); retry shortly"
+            ) from error
+        return replace(results, behind=behind)
 
     async def lag(self, session: AsyncSession) -> int:
         """Outbox changes this process's index has not applied yet (for monitoring)."""
@@ -169,6 +195,8 @@ class SearchIndex:
         try:
             async with db.read() as session:
                 await self.sync(session)
+        except OSError as error:  # the disk: no traceback to add
+            logger.warning("search index sync failed (%s); the next search retries it", error)
         except Exception:
             logger.exception("search index sync failed; the next search or start-up retries it")
 
@@ -178,10 +206,11 @@ class SearchIndex:
     ) -> Result:
         try:
             return await attempt()
-        except Exception:
+        except Exception as error:
             if await self._readable():
                 raise
-            logger.warning("search index unreadable: rebuilding it", exc_info=True)
+            # Expected after a deletion or a crash, and handled: the error, no traceback.
+            logger.warning("search index unreadable (%r): rebuilding it", error)
             await self.rebuild(session)
             return await attempt()
 

@@ -50,6 +50,7 @@ query($query: String!, $tags: [String!], $category: String, $language: ArticleLa
     edges { cursor score highlights { field fragment } node { id title tags status } }
     facets { tags { value count } categories { value count } }
     suggestion
+    indexBehind
   }
 }
 """

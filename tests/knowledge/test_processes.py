@@ -1,10 +1,12 @@
-"""Two real server processes on one SQLite database and one index directory: each sees the
-other's writes on the next request, concurrent writes lose nothing, and an index directory
-deleted under them is rebuilt while they keep answering."""
+"""Real server processes on one SQLite database and one index directory: each sees the
+other's writes on the next request, concurrent writes lose nothing, an index directory
+deleted under them is rebuilt while they keep answering, and one that cannot be written
+leaves writes working and search answering until it can catch up."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,14 +52,16 @@ class Client:
             query = f"mutation($id: ID!) {{ {field}(id: $id) {{ userErrors {{ message }} }} }}"
             assert (await self.data(query, {"id": article_id}))[field]["userErrors"] == []
 
-    async def titles(self, query: str, **variables: Any) -> list[str]:
+    async def search(self, query: str, **variables: Any) -> dict[str, Any]:
         found = await self.data(SEARCH, {"query": query, "first": 50, **variables})
-        return sorted(edge["node"]["title"] for edge in found["searchArticles"]["edges"])
+        return dict(found["searchArticles"])
+
+    async def titles(self, query: str, **variables: Any) -> list[str]:
+        found = await self.search(query, **variables)
+        return sorted(edge["node"]["title"] for edge in found["edges"])
 
 
-@asynccontextmanager
-async def two_servers(tmp_path: Path) -> AsyncIterator[tuple[Client, Client, Path]]:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+async def _admin_secret(url: str) -> str:
     migrate(url)
     db = Database(url)
     try:
@@ -65,6 +69,13 @@ async def two_servers(tmp_path: Path) -> AsyncIterator[tuple[Client, Client, Pat
             _key, secret = await auth.create_api_key(session, name="admin key", role="admin")
     finally:
         await db.dispose()
+    return secret
+
+
+@asynccontextmanager
+async def two_servers(tmp_path: Path) -> AsyncIterator[tuple[Client, Client, Path]]:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    secret = await _admin_secret(url)
     index_dir = tmp_path / "index"
     with (
         running(url, index_dir, tmp_path / "a.log") as a,
@@ -103,3 +114,59 @@ async def test_two_servers_share_writes_index_and_survive_a_deleted_index(tmp_pa
         await b.publish(late)
         assert await a.titles("rebuild") == ["Written after the rebuild"]
         assert await b.titles("concurrent", includeUnpublished=True) == expected
+
+
+async def test_an_index_that_cannot_be_written_leaves_writes_working_and_search_answering(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    secret = await _admin_secret(url)
+    index_dir = tmp_path / "index"
+    log = tmp_path / "server.log"
+    # The server obeys file permissions even when the tests run as root.
+    with running(url, index_dir, log, obey_permissions=True) as server:
+        async with httpx.AsyncClient(timeout=30) as http:
+            client = Client(http, server, secret)
+            await client.publish(await client.create("Export to Excel"))
+            assert await client.titles("excel") == ["Export to Excel"]
+
+            os.chmod(index_dir, 0o555)  # no new segment files: the index cannot change
+            try:
+                # Writes go to the database whatever the index does.
+                await client.publish(await client.create("Gantt chart Excel import"))
+                # Search answers from the index as it was, and says what it misses: the
+                # create, the submit and the publish.
+                stale = await client.search("excel")
+                assert [e["node"]["title"] for e in stale["edges"]] == ["Export to Excel"]
+                assert stale["indexBehind"] == 3
+            finally:
+                os.chmod(index_dir, 0o755)
+            caught_up = await client.search("excel")
+            assert caught_up["indexBehind"] == 0
+            assert sorted(e["node"]["title"] for e in caught_up["edges"]) == [
+                "Export to Excel",
+                "Gantt chart Excel import",
+            ]
+
+            # Deleted, and its parent not writable: no index to answer from, nor to build.
+            shutil.rmtree(index_dir)
+            os.chmod(tmp_path, 0o555)
+            try:
+                response = await http.post(
+                    f"{server.url}/graphql",
+                    json={"query": SEARCH, "variables": {"query": "excel"}},
+                    headers={"Authorization": f"Bearer {secret}"},
+                )
+                body = response.json()
+                assert body["data"] is None
+                assert body["errors"][0]["extensions"]["code"] == "SEARCH_UNAVAILABLE"
+                assert "retry" in body["errors"][0]["message"]
+                # Still, writes land.
+                await client.create("Written while search was down")
+            finally:
+                os.chmod(tmp_path, 0o755)
+            # Rebuilt from the database on the next search, with everything in it.
+            assert await client.titles("written", includeUnpublished=True) == [
+                "Written while search was down"
+            ]
+    assert "Traceback" not in log.read_text()
