@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -67,9 +69,59 @@ def _locust(
         cwd=ROOT,
         env=env,
         check=False,
+        stdout=subprocess.DEVNULL,  # its own summary; ours follows, from the CSV
     )
     with open(f"{out}_stats.csv", newline="") as stats:
         return list(csv.DictReader(stats))
+
+
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+class CPUShare:
+    """Where the machine's CPU went during a phase: the server's processes, PostgreSQL's,
+    and the load generator's (a waited child, so counted by getrusage)."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server = psutil.Process(server_pid)
+
+    def _groups(self) -> dict[str, list[psutil.Process]]:
+        postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+        return {
+            "server": [self.server, *self.server.children(recursive=True)],
+            "PostgreSQL": postgres,
+        }
+
+    def __enter__(self) -> CPUShare:
+        self.started = time.monotonic()
+        self.before = {name: _cpu_seconds(group) for name, group in self._groups().items()}
+        self.children_before = _children_cpu()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        wall = time.monotonic() - self.started
+        after = {name: _cpu_seconds(group) for name, group in self._groups().items()}
+        shares = {name: (after[name] - self.before[name]) / wall for name in after}
+        shares["locust"] = (_children_cpu() - self.children_before) / wall
+        print(
+            "CPU in use (cores of "
+            + str(psutil.cpu_count())
+            + "): "
+            + ", ".join(f"{name} {share:.2f}" for name, share in shares.items())
+        )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _print(title: str, rows: list[dict[str, str]], seconds: int) -> None:
@@ -145,20 +197,25 @@ def main() -> None:
                 except httpx.TransportError:
                     time.sleep(0.1)
             env["LOAD_RPS_PER_USER"] = "5"
-            mix = _locust(
-                env,
-                host,
-                work / "mix",
-                args.users,
-                args.seconds,
-                ["Dashboard", "Agent", "Integration"],
-            )
+            cpu = CPUShare(server.pid)
+            print(f"driving the mix for {args.seconds} s …", flush=True)
+            with cpu:
+                mix = _locust(
+                    env,
+                    host,
+                    work / "mix",
+                    args.users,
+                    args.seconds,
+                    ["Dashboard", "Agent", "Integration"],
+                )
             _print(
                 f"mix: {args.users} clients × 5 req/s offered, {args.seconds} s, {args.backend}, uvicorn --workers 2",
                 mix,
                 args.seconds,
             )
-            ingest = _locust(env, host, work / "ingest", args.ingest_users, 30, ["Ingest"])
+            print("driving ingestion for 30 s …", flush=True)
+            with cpu:
+                ingest = _locust(env, host, work / "ingest", args.ingest_users, 30, ["Ingest"])
             _print(
                 f"ingest: {args.ingest_users} clients sending 1,000-event batches back to back, 30 s",
                 ingest,
