@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
 from collections import defaultdict
@@ -161,6 +163,12 @@ class Database:
         )
         self._reads: SessionFactory = async_sessionmaker(reads, expire_on_commit=False)
         self._writes: SessionFactory = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        # SQLite has one writer at a time, and a writer waiting for the lock polls it with
+        # growing sleeps: under load, each process's writers queued there were overtaken
+        # for over 10 s and failed. Queued here instead, in order, one per process polls.
+        self._one_writer: asyncio.Lock | contextlib.nullcontext[None] = (
+            asyncio.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -171,7 +179,7 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back on any exception."""
-        async with self._writes() as session, session.begin():
+        async with self._one_writer, self._writes() as session, session.begin():
             yield session
 
     @property

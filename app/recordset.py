@@ -11,13 +11,13 @@ SQLite, `jsonb_array_elements` on PostgreSQL.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, ClassVar
 
-from sqlalchemy import Select, Text, TypeDecorator, literal, select
+from sqlalchemy import ColumnElement, Select, Text, TypeDecorator, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -110,3 +110,11 @@ def rows_of(columns: Sequence[Any], rows: Sequence[Sequence[Any]]) -> list[dict[
     """Tuples in the order of `columns`, as the dicts `recordset` takes."""
     names = [c.name for c in columns]
     return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def among(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """`column IN (values)`, the values read from one JSON parameter: the SQL is the same
+    however many there are. An IN list of a batch's 400 user ids was a new statement for
+    the driver to parse on every batch. The values must fit the column's type."""
+    expression = column.expression  # a table column, or a mapped attribute's column
+    return column.in_(recordset([expression], [{expression.name: value} for value in values]))

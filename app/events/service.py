@@ -23,6 +23,7 @@ from app.errors import FieldProblem, ValidationFailed
 from app.events.models import ChannelExposure, Event, EventBatch
 from app.metrics import rollup
 from app.pagination import Ordering, Page, paginate
+from app.recordset import among
 from app.sqltypes import utcnow
 from app.users.models import User
 from app.validation import Input, parse
@@ -81,10 +82,11 @@ def _validate(
 
 async def _user_ids(session: AsyncSession, events: list[EventFields]) -> dict[str, int]:
     external = {e.external_id for e in events if e.external_id is not None}
-    internal = {e.user_id for e in events if e.user_id is not None}
+    # An id no row can have (beyond a 32-bit key) must not reach the database's cast.
+    internal = {e.user_id for e in events if e.user_id is not None and 0 < e.user_id < 2**31}
     rows = await session.execute(
         select(User.id, User.external_id).where(
-            User.external_id.in_(external) | User.id.in_(internal)  # type: ignore[union-attr]
+            among(User.external_id, external) | among(User.id, internal)
         )
     )
     found: dict[str, int] = {}
@@ -159,13 +161,14 @@ async def track_events(
         # per user instead of deadlocking on rows locked in different orders. After the
         # insert, so batches insert their events side by side; and FOR NO KEY UPDATE, which
         # the events' foreign-key checks (KEY SHARE) do not wait for.
+        users = {row["user_id"] for row in rows}
         await session.execute(
             select(User.id)
-            .where(User.id.in_({row["user_id"] for row in rows}))  # type: ignore[union-attr]
+            .where(among(User.id, users))
             .order_by(User.id)
             .with_for_update(key_share=True)
         )
-        await _refresh_last_active(session, {row["user_id"] for row in rows})
+        await _refresh_last_active(session, users)
         # After the insert, so a concurrent rollup rebuild is waited for (see rollup.py).
         await rollup.add_events(session, rows)
     return BatchResult(accepted=len(rows), rejected=rejected)
@@ -176,7 +179,7 @@ async def _refresh_last_active(session: AsyncSession, user_ids: set[int]) -> Non
     # then need no special case. The (user_id, occurred_at) index makes it a seek per user.
     latest = select(func.max(Event.occurred_at)).where(Event.user_id == User.id).scalar_subquery()
     await session.execute(
-        update(User).where(User.id.in_(user_ids)).values(last_active_at=latest)  # type: ignore[union-attr]
+        update(User).where(among(User.id, user_ids)).values(last_active_at=latest)
     )
 
 
