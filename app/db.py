@@ -127,7 +127,9 @@ class Database:
     """The async engines of one process: reads and writes share one engine except on
     SQLite, where writes go through an engine that begins transactions IMMEDIATE."""
 
-    def __init__(self, database_url: str, *, statement_timeout_ms: int | None = None) -> None:
+    def __init__(
+        self, database_url: str, *, statement_timeout_ms: int | None = None, pool_size: int = 10
+    ) -> None:
         url = async_url(database_url)
         _ensure_sqlite_dir(url)
         self.dialect = url.get_backend_name()
@@ -147,8 +149,8 @@ class Database:
             )
             self.engine = create_async_engine(
                 url,
-                pool_size=10,
-                max_overflow=10,
+                pool_size=pool_size,
+                max_overflow=pool_size // 2,
                 # No ping per checkout (a quarter of a small request's CPU): a connection
                 # found dead invalidates the pool, and that request is retryable.
                 connect_args={"options": options},

@@ -35,7 +35,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        db = Database(settings.database_url, statement_timeout_ms=settings.statement_timeout_ms)
+        db = Database(
+            settings.database_url,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            pool_size=settings.db_pool_size,
+        )
         try:
             # The database is the truth: an absent, foreign or unreadable index is rebuilt
             # from it (with a progress bar), then the outbox past its watermark is applied.

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     max_directives: int = Field(default=20, ge=0)
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     statement_timeout_ms: int = Field(default=15_000, ge=100)
+    # PostgreSQL connections per process. A request's loaders each take one at a time, so
+    # a busy worker wants a few dozen; past the pool, each extra connection was a new
+    # server process forked and dropped per request, which cost more than the queries.
+    db_pool_size: int = Field(default=20, ge=1)
     persisted_query_cache_size: int = Field(default=2000, ge=1)
 
     # Per API key and minute: requests and summed query cost, by role (see docs/deploy.md).

@@ -48,8 +48,8 @@ async def rollup_timezone(session: AsyncSession) -> str | None:
 
 
 async def add_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Adds just-stored events (dicts as inserted into `events`) to the rollup; the caller
-    holds the locks of the events' users (see app/events/service.py).
+    """Adds just-stored events (dicts as inserted into `events`) to the rollup; callers take
+    turns (see app/events/service.py), so each sees the previous batch's days.
 
     Counts are added to what each day already holds, so an event arriving late lands on
     its own day and the figures stay those a rebuild would give.
@@ -94,8 +94,8 @@ async def add_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> N
     for user_id, day in sorted(days, reverse=True):
         earliest[user_id] = day
     # A new day changes its own gap and the next day's: recompute the user's days from the
-    # earliest one in the batch on. The caller holds the users' locks, so concurrent
-    # batches for the same user take turns and each sees the other's committed days.
+    # earliest one in the batch on. Batches take turns here (see the caller), so each
+    # computes gaps from the days the previous one committed.
     await _refresh_gaps(session, [{"u": u, "d": d} for u, d in sorted(earliest.items())])
 
 

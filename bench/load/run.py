@@ -69,8 +69,13 @@ def _locust(
         cwd=ROOT,
         env=env,
         check=False,
-        stdout=subprocess.DEVNULL,  # its own summary; ours follows, from the CSV
+        # Its own tables (on both streams); ours follow, from its CSV files.
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
+    with open(f"{out}_failures.csv", newline="") as failures:
+        for failure in csv.DictReader(failures):
+            print(f"  {failure['Occurrences']} × {failure['Name']}: {failure['Error'][:300]}")
     with open(f"{out}_stats.csv", newline="") as stats:
         return list(csv.DictReader(stats))
 
@@ -95,10 +100,10 @@ class CPUShare:
 
     def _groups(self) -> dict[str, list[psutil.Process]]:
         postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
-        return {
-            "server": [self.server, *self.server.children(recursive=True)],
-            "PostgreSQL": postgres,
+        workers = {
+            f"worker {i}": [worker] for i, worker in enumerate(self.server.children(), start=1)
         }
+        return {"server": [self.server], **workers, "PostgreSQL": postgres}
 
     def __enter__(self) -> CPUShare:
         self.started = time.monotonic()
