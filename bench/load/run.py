@@ -116,6 +116,8 @@ class CPUShare:
         after = {name: _cpu_seconds(group) for name, group in self._groups().items()}
         shares = {name: (after[name] - self.before[name]) / wall for name in after}
         shares["locust"] = (_children_cpu() - self.children_before) / wall
+        # The supervisor and multiprocessing's helper idle: only busy processes are shown.
+        shares = {n: v for n, v in shares.items() if v >= 0.01 or n in ("PostgreSQL", "locust")}
         print(
             "CPU in use (cores of "
             + str(psutil.cpu_count())
