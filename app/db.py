@@ -211,12 +211,12 @@ async def upsert(
     """INSERT … ON CONFLICT (keys) DO UPDATE, in the dialect's own syntax."""
     if not rows:
         return
-    insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
-    stmt = insert(table).values(rows)
+    stmt, parameters = bulk_insert(session, table, rows)
     await session.execute(
         stmt.on_conflict_do_update(
             index_elements=keys, set_={column: stmt.excluded[column] for column in update}
-        )
+        ),
+        parameters,
     )
 
 

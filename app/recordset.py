@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, ClassVar
@@ -21,21 +21,23 @@ from sqlalchemy import ColumnElement, Select, Text, TypeDecorator, literal, sele
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
-from sqlalchemy.types import TypeEngine, to_instance
+from sqlalchemy.types import JSON, TypeEngine, to_instance
+
+from app.sqltypes import as_utc
 
 
 def _plain(dialect: str, value: Any) -> Any:
     """A value as JSON, in the form the dialect stores and compares it."""
     if isinstance(value, datetime):
-        value = value.astimezone(UTC)
+        value = as_utc(value)
         # SQLite compares timestamps as text, stored naive in UTC (see app/sqltypes.py).
         if dialect == "sqlite":
             return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
         return value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
+    if isinstance(value, Decimal):  # SQLite keeps numerics as floats; PostgreSQL exactly
+        return float(value) if dialect == "sqlite" else str(value)
     raise TypeError(f"{type(value).__name__} cannot go into a recordset")
 
 
@@ -86,14 +88,18 @@ class _field(FunctionElement[Any]):
 @compiles(_field, "sqlite")
 def _field_sqlite(element: _field, compiler: Any, **kw: Any) -> str:
     value = compiler.process(element.clauses, **kw)
-    return f"json_extract({value}, '$.{element.key}')"
+    found = f"json_extract({value}, '$.{element.key}')"
+    # A JSON column takes JSON text: json_extract gives a string's bare text.
+    return f"json_quote({found})" if isinstance(element.type, JSON) else found
 
 
 @compiles(_field, "postgresql")
 def _field_postgresql(element: _field, compiler: Any, **kw: Any) -> str:
     value = compiler.process(element.clauses, **kw)
     sql_type = compiler.dialect.type_compiler_instance.process(element.type)
-    return f"CAST(({value} ->> '{element.key}') AS {sql_type})"
+    # A JSON column takes the JSON value itself (`->`); `->>` would unquote a string.
+    operator = "->" if isinstance(element.type, JSON) else "->>"
+    return f"CAST(({value} {operator} '{element.key}') AS {sql_type})"
 
 
 def recordset(columns: Sequence[Any], rows: Sequence[dict[str, Any]]) -> Select[Any]:

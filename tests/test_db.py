@@ -1,14 +1,20 @@
-"""The database layer: a statement past the timeout is cut off, on both databases."""
+"""The database layer, on both databases: a statement past the timeout is cut off, and rows
+passed as a recordset come back as they went in."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Date, Integer, Numeric, column, text
 from sqlalchemy.exc import DBAPIError
 
 from app.db import Database, timed_out, unavailable
+from app.recordset import recordset
+from app.sqltypes import JSONType, UTCDateTime
 
 SLOW = {
     # An endless recursive count: only the timeout ends it.
@@ -45,3 +51,54 @@ async def test_an_unreachable_database_is_reported_as_unavailable() -> None:
         assert not timed_out(failure.value)
     finally:
         await db.dispose()
+
+
+@pytest.fixture
+def local_time_in_new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The process's clock in New York, so a naive time taken as local would show."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("local_time_in_new_york")
+async def test_a_recordset_gives_back_what_went_in_on_both_databases(db: Database) -> None:
+    columns = [
+        column("n", Integer),
+        column("day", Date),
+        column("at", UTCDateTime()),
+        column("amount", Numeric(14, 2)),
+        column("doc", JSONType),
+    ]
+    shanghai = timezone(timedelta(hours=8))
+    rows = [
+        # A naive time is UTC, as everywhere in the schema; an aware one is converted.
+        {
+            "n": 1,
+            "day": date(2026, 3, 1),
+            "at": datetime(2026, 3, 1, 8, 30),
+            "amount": Decimal("9.50"),
+            "doc": "just a string",
+        },
+        {
+            "n": 2,
+            "day": date(2026, 3, 2),
+            "at": datetime(2026, 3, 2, 8, 30, tzinfo=shanghai),
+            "amount": None,
+            "doc": {"k": [1, "二"]},
+        },
+    ]
+    async with db.read() as session:
+        found = (await session.execute(recordset(columns, rows).order_by("n"))).all()
+    assert [tuple(row) for row in found] == [
+        (
+            1,
+            date(2026, 3, 1),
+            datetime(2026, 3, 1, 8, 30, tzinfo=UTC),
+            Decimal("9.50"),
+            "just a string",
+        ),
+        (2, date(2026, 3, 2), datetime(2026, 3, 2, 0, 30, tzinfo=UTC), None, {"k": [1, "二"]}),
+    ]

@@ -165,8 +165,7 @@ async def track_events(
         # SQLite writes one transaction at a time anyway.
         if session.bind.dialect.name == "postgresql":
             await session.execute(select(func.pg_advisory_xact_lock(INGESTION_LOCK)))
-        users = {row["user_id"] for row in rows}
-        await _refresh_last_active(session, users)
+        await _refresh_last_active(session, {row["user_id"] for row in rows})
         # After the insert, so a concurrent rollup rebuild is waited for (see rollup.py).
         await rollup.add_events(session, rows)
     return BatchResult(accepted=len(rows), rejected=rejected)

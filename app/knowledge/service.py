@@ -370,7 +370,7 @@ async def vote_article(
     await _published_for_write(session, article_id)
     await upsert(
         session,
-        ArticleVote,
+        ArticleVote.__table__,
         [{"article_id": article_id, "voter": voter, "helpful": helpful, "created_at": utcnow()}],
         keys=["article_id", "voter"],
         update=["helpful", "created_at"],

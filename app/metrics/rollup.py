@@ -188,10 +188,12 @@ async def _refresh_gaps(session: AsyncSession, since: list[dict[str, Any]] | Non
     stmt = update(DAYS).values(gap_days=days_between(DAYS.c.day, previous_day))
     if since is None:
         await session.execute(stmt)
+    elif not since:
+        return
     elif session.bind.dialect.name == "sqlite":
         stmt = stmt.where(DAYS.c.user_id == bindparam("u"), DAYS.c.day >= bindparam("d"))
         await session.execute(stmt, since)
-    elif since:  # one UPDATE … FROM the pairs, rather than one UPDATE per user
+    else:  # one UPDATE … FROM the pairs, rather than one UPDATE per user
         pairs = recordset([column("u", Integer), column("d", Date)], since).subquery()
         await session.execute(stmt.where(DAYS.c.user_id == pairs.c.u, DAYS.c.day >= pairs.c.d))
 
