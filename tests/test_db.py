@@ -7,9 +7,12 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import Date, Integer, Numeric, column, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
 from app.db import Database, timed_out, unavailable
@@ -51,6 +54,43 @@ async def test_an_unreachable_database_is_reported_as_unavailable() -> None:
         assert not timed_out(failure.value)
     finally:
         await db.dispose()
+
+
+async def test_a_connection_the_postgresql_server_ends_is_reported_as_unavailable(
+    new_database_url: Any,
+) -> None:
+    db = Database(new_database_url("postgresql", "terminated_connection"))
+    try:
+        async with db.read() as session:
+            pid = await session.scalar(text("SELECT pg_backend_pid()"))
+            async with db.read() as other:
+                assert await other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            with pytest.raises(DBAPIError) as failure:
+                await session.execute(text("SELECT 1"))
+        assert unavailable(failure.value)
+        async with db.read() as session:  # the pool replaced the dead connection
+            assert await session.scalar(text("SELECT 1")) == 1
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("failure", "retryable"),
+    [
+        (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), True),
+        (asyncpg.exceptions.AdminShutdownError("terminating connection"), True),
+        (asyncpg.exceptions.TooManyConnectionsError("too many clients"), True),
+        (asyncpg.exceptions.UniqueViolationError("duplicate key"), False),
+    ],
+)
+def test_asyncpg_failures_are_unavailable_by_their_sqlstate(
+    failure: Exception, retryable: bool
+) -> None:
+    # As the asyncpg dialect raises them: a server starting up refuses connections with
+    # 57P03, which is neither an OperationalError nor an invalidated connection.
+    dbapi = postgresql.asyncpg.dialect.import_dbapi()
+    raised = DBAPIError("SELECT 1", None, dbapi.Error(str(failure), failure))
+    assert unavailable(raised) is retryable
 
 
 @pytest.fixture
