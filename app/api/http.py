@@ -2,8 +2,12 @@
 
 - Content negotiation: `application/graphql-response+json` (the spec's media type) or
   `application/json` (legacy, the default when Accept is absent); anything else is 406.
-  With the new media type a request error (the document was never executed: syntax,
-  validation, cost) is a 400 and the body has no `data`; strawberry answers 200 always.
+  A request error (the document was never executed: syntax, validation, cost) has no
+  `data` entry, and with the new media type it is a 400; strawberry answers 200 always.
+- A malformed request (body not JSON, `query` missing or not a string, `variables` not a
+  map, …) is answered as a GraphQL response with `errors` and no `data`, where strawberry
+  answers plain text: 400 with the new media type, 200 with legacy JSON, as the
+  GraphQL-over-HTTP audit (graphql-http) expects.
 - POST bodies must be `application/json` (415 otherwise). GET runs queries only: a
   mutation over GET is 405, and in production GET runs only persisted queries.
 - Automatic persisted queries (see app/api/persisted.py).
@@ -100,30 +104,25 @@ class GraphQLView(GraphQL[Context, None]):
         request.scope[_MEDIA_TYPE] = media_type
         try:
             response: Response = await super().run(request, context, root_value)
+        except HTTPException as error:
+            return _request_error(media_type, error.status_code, error.reason, "BAD_REQUEST")
         except DBAPIError as error:
             if not unavailable(error):
                 raise
             # Raised before any resolver runs (authentication reads the database).
             logger.warning("database unavailable: %s", error)
-            return JSONResponse(
-                {
-                    "errors": [
-                        {
-                            "message": "the database is unavailable; retry shortly",
-                            "extensions": {"code": "DATABASE_UNAVAILABLE", "retryable": True},
-                        }
-                    ]
-                },
-                media_type=media_type,
-                status_code=503,
+            return _request_error(
+                media_type,
+                503,
+                "the database is unavailable; retry shortly",
+                "DATABASE_UNAVAILABLE",
+                retryable=True,
                 headers={"Retry-After": "1"},
             )
         except PersistedQueryError as error:
-            return JSONResponse(
-                {"errors": [{"message": str(error), "extensions": {"code": error.code}}]},
-                media_type=media_type,
-                status_code=400 if error.code == "BAD_REQUEST" else 200,
-            )
+            # Apollo's clients expect PERSISTED_QUERY_NOT_FOUND with a 200, then resend.
+            status = 400 if error.code == "BAD_REQUEST" else 200
+            return _request_error(media_type, status, str(error), error.code)
         if response.media_type == JSON or response.headers.get("content-type", "").startswith(JSON):
             response.headers["content-type"] = f"{media_type}; charset=utf-8"
             if (
@@ -161,14 +160,32 @@ class GraphQLView(GraphQL[Context, None]):
         body = await super().process_result(request, result)
         errors = result.errors or []
         if errors and result.data is None and all(e.path is None for e in errors):
-            # The document was never executed: a request error in the spec's terms.
+            # The document was never executed: a request error in the spec's terms, and
+            # then GraphQL's own spec wants no `data` entry at all (strawberry sends null).
             request.scope[_REQUEST_ERROR] = True
-            if request.scope.get(_MEDIA_TYPE, JSON) == GRAPHQL_RESPONSE_JSON:
-                body.pop("data", None)
+            body.pop("data", None)
         if self._production:
             for error in body.get("errors", []):
                 error["message"] = _SUGGESTION.sub("", error["message"])
         return body
+
+
+def _request_error(
+    media_type: str,
+    status: int,
+    message: str,
+    code: str,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """A request that was never executed, as a GraphQL response without `data`. With legacy
+    JSON a malformed request (400) is still a 200: such clients read `errors`, not status."""
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]},
+        status_code=200 if status == 400 and media_type == JSON else status,
+        media_type=f"{media_type}; charset=utf-8",
+        headers=headers,
+    )
 
 
 def _is_mutation(data: GraphQLRequestData) -> bool:

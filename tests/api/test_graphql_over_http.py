@@ -72,6 +72,47 @@ async def test_legacy_json_answers_request_errors_with_200(gql: GraphQLClient) -
     response = await _post(gql, {"query": "{ viewer { "}, accept=None)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
+    assert "data" not in response.json() and response.json()["errors"]
+
+
+MALFORMED = [
+    {"notquery": "{ viewer { role } }"},
+    *({"query": bad} for bad in ({"obj": "ect"}, 0, False, ["array"])),
+    *(
+        {"query": "{ viewer { role } }", parameter: bad}
+        for parameter in ("operationName", "variables", "extensions")
+        for bad in ("string" if parameter != "operationName" else {"o": 1}, 0, False, ["a"])
+    ),
+]
+
+
+async def test_malformed_requests_get_a_graphql_response_in_either_media_type(
+    gql: GraphQLClient,
+) -> None:
+    # As graphql-http's audit checks: errors and no data, 400 with the new media type and
+    # 200 with legacy JSON; strawberry alone answers these in plain text.
+    for body in MALFORMED:
+        for accept, status in ((GQL_JSON, 400), ("application/json", 200)):
+            response = await _post(gql, body, accept=accept)
+            assert (response.status_code, response.headers["content-type"]) == (
+                status,
+                f"{accept}; charset=utf-8",
+            ), (body, accept)
+            assert "data" not in response.json(), (body, accept)
+            assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_a_body_that_is_not_json_gets_a_graphql_response(gql: GraphQLClient) -> None:
+    for accept, status in ((GQL_JSON, 400), ("application/json", 200)):
+        for body in ('{ "not a JSON', ""):
+            response = await gql.http.post(
+                "/graphql",
+                content=body,
+                headers=_auth(gql) | {"Content-Type": "application/json", "Accept": accept},
+            )
+            assert response.status_code == status, (body, accept)
+            assert response.json()["errors"], (body, accept)
+            assert "data" not in response.json()
 
 
 async def test_unacceptable_accept_is_406_and_unsupported_body_is_415(gql: GraphQLClient) -> None:
@@ -94,6 +135,7 @@ async def test_get_runs_queries_but_never_mutations(gql: GraphQLClient) -> None:
     mutation = 'mutation { createApiKey(name: "x", role: AGENT) { secret } }'
     refused = await gql.http.get("/graphql", params={"query": mutation}, headers=_auth(gql))
     assert refused.status_code == 405
+    assert "use POST" in refused.json()["errors"][0]["message"]
     keys = await gql.data("{ apiKeys { name } }")
     assert "x" not in {k["name"] for k in keys["apiKeys"]}
 
