@@ -168,7 +168,9 @@ class Mutation:
     ) -> CampaignParticipationPayload:
         return await mutate(
             info,
-            lambda session: service.record_participation(session, data=provided(input)),
+            lambda session: service.record_participation(
+                session, data=provided(input), actor=info.context.actor
+            ),
             ok=lambda recorded: CampaignParticipationPayload(
                 participation=ParticipationType.of(recorded)
             ),
@@ -185,7 +187,9 @@ class Mutation:
     ) -> CampaignConversionPayload:
         return await mutate(
             info,
-            lambda session: service.record_conversion(session, data=provided(input)),
+            lambda session: service.record_conversion(
+                session, data=provided(input), actor=info.context.actor
+            ),
             ok=lambda recorded: CampaignConversionPayload(conversion=ConversionType.of(recorded)),
             failed=CampaignConversionPayload,
         )

@@ -20,6 +20,7 @@ from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.service import Actor
 from app.campaigns.models import (
     Campaign,
     CampaignConversion,
@@ -484,13 +485,13 @@ async def _insert_once(session: AsyncSession, record: Record) -> Recorded[Record
 
 
 async def record_participation(
-    session: AsyncSession, *, data: dict[str, Any]
+    session: AsyncSession, *, data: dict[str, Any], actor: Actor | None = None
 ) -> Recorded[CampaignParticipation]:
     """Records that a user took part, once: a repeat returns the first record unchanged.
     Without a variant key the user is assigned one by weight, the same one every time."""
     fields = parse(ParticipationInput, data, prefix="input")
     campaign = await _running_campaign(session, fields.campaign_id)
-    user_id = await find_user_id(session, fields)
+    user_id = await find_user_id(session, fields, actor=actor)
     existing = await _existing(session, CampaignParticipation, fields.campaign_id, user_id)
     if existing is not None:
         return Recorded(existing, created=False)
@@ -506,12 +507,12 @@ async def record_participation(
 
 
 async def record_conversion(
-    session: AsyncSession, *, data: dict[str, Any]
+    session: AsyncSession, *, data: dict[str, Any], actor: Actor | None = None
 ) -> Recorded[CampaignConversion]:
     """Records a participant's conversion, once, credited to their variant."""
     fields = parse(ConversionInput, data, prefix="input")
     await _running_campaign(session, fields.campaign_id)
-    user_id = await find_user_id(session, fields)
+    user_id = await find_user_id(session, fields, actor=actor)
     existing = await _existing(session, CampaignConversion, fields.campaign_id, user_id)
     if existing is not None:
         return Recorded(existing, created=False)

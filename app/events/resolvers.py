@@ -79,6 +79,7 @@ class Mutation:
                 idempotency_key=idempotency_key,
                 api_key_id=context.actor.key_id,
                 max_batch=context.settings.max_events_per_batch,
+                actor=context.actor,
             ),
             ok=lambda result: TrackEventsPayload(
                 accepted=result.accepted,

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.service import Actor
 from app.db import bulk_insert, upsert
 from app.errors import FieldProblem, ValidationFailed
 from app.events.models import ChannelExposure, Event, EventBatch
@@ -26,6 +27,7 @@ from app.pagination import Ordering, Page, paginate
 from app.recordset import among
 from app.sqltypes import utcnow
 from app.users.models import User
+from app.users.service import visible_users
 from app.validation import Input, parse
 
 # Clocks on client devices drift; beyond this an event "from the future" is a bug.
@@ -81,13 +83,21 @@ def _validate(
     return valid, rejected
 
 
-async def _user_ids(session: AsyncSession, events: list[EventFields]) -> dict[str, int]:
+async def _user_ids(
+    session: AsyncSession, events: list[EventFields], actor: Actor | None
+) -> dict[str, int]:
+    """The users the events name, by reference; only those the actor may see (a key limited
+    to segments sends events for their members, and others read as unknown)."""
     external = {e.external_id for e in events if e.external_id is not None}
     # An id no row can have (beyond a 32-bit key) must not reach the database's cast.
     internal = {e.user_id for e in events if e.user_id is not None and 0 < e.user_id < 2**31}
+    named = among(User.external_id, external) | among(User.id, internal)
     rows = await session.execute(
-        select(User.id, User.external_id).where(
-            among(User.external_id, external) | among(User.id, internal)
+        await visible_users(
+            session,
+            actor,
+            select(User.id, User.external_id).where(named),
+            scope=select(User.id).where(named),
         )
     )
     found: dict[str, int] = {}
@@ -104,6 +114,7 @@ async def track_events(
     idempotency_key: str | None,
     api_key_id: int | None,
     max_batch: int,
+    actor: Actor | None = None,
 ) -> BatchResult:
     if not events:
         raise ValidationFailed("a batch needs at least one event", field="events")
@@ -120,7 +131,7 @@ async def track_events(
             return BatchResult(accepted=previous.accepted, duplicate=True)
 
     valid, rejected = _validate(events)
-    users = await _user_ids(session, [e for _, e in valid])
+    users = await _user_ids(session, [e for _, e in valid], actor)
     now = utcnow()
     rows: list[dict[str, Any]] = []
     for index, event in valid:

@@ -50,7 +50,9 @@ class Mutation:
     ) -> SurveyResponsePayload:
         return await mutate(
             info,
-            lambda session: service.submit_response(session, data=provided(input)),
+            lambda session: service.submit_response(
+                session, data=provided(input), actor=info.context.actor
+            ),
             ok=lambda row: SurveyResponsePayload(response=SurveyResponseType.of(row)),
             failed=SurveyResponsePayload,
         )

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
+from app.auth.service import Actor
 from app.campaigns.models import Campaign
 from app.errors import NotFound, ValidationFailed
 from app.feedback.models import Feedback
@@ -80,14 +81,16 @@ async def _check_subject(
         raise NotFound(f"no {subject_type} with id {subject_id}", field="input.subjectId")
 
 
-async def submit_response(session: AsyncSession, *, data: dict[str, Any]) -> SurveyResponse:
+async def submit_response(
+    session: AsyncSession, *, data: dict[str, Any], actor: Actor | None = None
+) -> SurveyResponse:
     fields = parse(ResponseCreate, data, prefix="input")
     low, high = SCALES[fields.kind]
     if not low <= fields.score <= high:
         raise ValidationFailed(
             f"{fields.kind.name} scores are from {low} to {high}", field="input.score"
         )
-    user_id = await find_user_id(session, fields)
+    user_id = await find_user_id(session, fields, actor=actor)
     await _check_subject(session, fields.subject_type, fields.subject_id)
     response = SurveyResponse(
         user_id=user_id,

@@ -300,21 +300,29 @@ class UserReference(Input):
 
 
 async def find_user_id(
-    session: AsyncSession, reference: UserReference, *, prefix: str = "input"
+    session: AsyncSession,
+    reference: UserReference,
+    *,
+    actor: Actor | None = None,
+    prefix: str = "input",
 ) -> int:
-    """The id of the user an input names by `userId` or `externalId` (exactly one)."""
+    """The id of the user an input names by `userId` or `externalId` (exactly one). As in
+    `get_user`, a user the actor may not see is not found: a key limited to segments
+    writes only for their members, and cannot tell other users from unknown ones."""
     if (reference.user_id is None) == (reference.external_id is None):
         raise ValidationFailed(
             "give exactly one of userId and externalId", field=f"{prefix}.userId"
         )
     if reference.user_id is not None:
-        found = await session.scalar(select(User.id).where(User.id == reference.user_id))
-        field, value = "userId", reference.user_id
+        named, field, value = User.id == reference.user_id, "userId", reference.user_id
     else:
-        found = await session.scalar(
-            select(User.id).where(User.external_id == reference.external_id)
+        named, field, value = (
+            User.external_id == reference.external_id,
+            "externalId",
+            reference.external_id,
         )
-        field, value = "externalId", reference.external_id
+    one = select(User.id).where(named)
+    found = await session.scalar(await visible_users(session, actor, one, scope=one))
     if found is None:
         raise NotFound(f"no user with {field} {value!r}", field=f"{prefix}.{field}")
     return found

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from app.auth import service as auth
 from app.auth.models import Role
 from app.auth.service import Actor
+from app.campaigns.models import CampaignParticipation
 from app.db import Database
 from app.errors import NotFound
+from app.events.models import Event
 from app.segments import service
+from app.surveys.models import SurveyResponse
 from app.users import service as users
 from app.users.models import User
+from tests.campaigns.helpers import running
 from tests.conftest import GraphQLClient, StatementCounter
 from tests.segments.helpers import add_segment, populate
 
@@ -174,6 +179,82 @@ async def test_a_limited_key_cannot_read_an_outsider_through_an_update(
     }"""
     data = await gql.data(query, {"id": str(ids["bob"])}, role=role)
     assert data["updateUser"] == {"user": None, "userErrors": [{"code": "NOT_FOUND"}]}
+
+
+TRACK = """
+mutation($events: [EventInput!]!) {
+  trackEvents(events: $events) { accepted rejected { index field message } }
+}"""
+SURVEY = """
+mutation($input: SubmitSurveyResponseInput!) {
+  submitSurveyResponse(input: $input) { response { id } userErrors { field message code } }
+}"""
+PARTICIPATE = """
+mutation($input: RecordParticipationInput!) {
+  recordParticipation(input: $input) { participation { id } userErrors { field message code } }
+}"""
+
+
+async def _written_for(db: Database, user_id: int) -> tuple[int, int, int]:
+    async with db.read() as session:
+        return tuple(  # type: ignore[return-value]
+            [
+                await session.scalar(
+                    select(func.count()).select_from(model).where(model.user_id == user_id)
+                )
+                for model in (Event, SurveyResponse, CampaignParticipation)
+            ]
+        )
+
+
+async def test_a_limited_key_writes_only_for_its_members_and_outsiders_read_as_unknown(
+    gql: GraphQLClient, db: Database, ids: dict[str, int]
+) -> None:
+    role = await limited(gql, db, "east")
+    campaign = await running(gql, key="spring", name="Spring")
+    before = {name: await _written_for(db, ids[name]) for name in ("ann", "bob")}
+    tracked = (
+        await gql.data(
+            TRACK,
+            {
+                "events": [
+                    {"externalId": "ann", "name": "login"},
+                    {"externalId": "bob", "name": "login"},
+                    {"userId": str(ids["bob"]), "name": "login"},
+                    {"externalId": "nobody", "name": "login"},
+                ]
+            },
+            role=role,
+        )
+    )["trackEvents"]
+    # bob exists but is outside "east": he reads exactly as a user that does not exist.
+    assert tracked == {
+        "accepted": 1,
+        "rejected": [
+            {"index": 1, "field": "externalId", "message": "no user 'bob'"},
+            {"index": 2, "field": "userId", "message": f"no user '{ids['bob']}'"},
+            {"index": 3, "field": "externalId", "message": "no user 'nobody'"},
+        ],
+    }
+    answers, joined = [], []
+    for external_id in ("bob", "nobody", "ann"):
+        answer = {"kind": "NPS", "score": 9, "externalId": external_id}
+        answers.append(
+            (await gql.data(SURVEY, {"input": answer}, role=role))["submitSurveyResponse"]
+        )
+        took_part = {"campaignId": campaign["id"], "externalId": external_id}
+        joined.append(
+            (await gql.data(PARTICIPATE, {"input": took_part}, role=role))["recordParticipation"]
+        )
+    for outsider, unknown in ((answers[0], answers[1]), (joined[0], joined[1])):
+        assert [e["code"] for e in outsider["userErrors"]] == ["NOT_FOUND"]
+        assert (
+            outsider["userErrors"][0]["message"].replace("bob", "nobody")
+            == (unknown["userErrors"][0]["message"])
+        )
+    assert answers[2]["userErrors"] == [] and joined[2]["userErrors"] == []
+    assert await _written_for(db, ids["bob"]) == before["bob"]
+    assert await _written_for(db, ids["ann"]) == tuple(n + 1 for n in before["ann"])
 
 
 async def test_a_user_leaving_the_segment_leaves_the_keys_view(
