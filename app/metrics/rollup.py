@@ -71,6 +71,7 @@ async def add_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> N
         elif row["name"] == PAYMENT:
             totals[2] += row.get("revenue") or 0
         names[row["user_id"], day, row["name"]] += 1
+    new_days = set(days) - await _existing_days(session, list(days))
     # Sorted, so concurrent batches lock shared rows in the same order (no deadlock).
     await _add(
         session,
@@ -91,12 +92,28 @@ async def add_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> N
         keys=["user_id", "day", "name"],
     )
     earliest: dict[int, date] = {}
-    for user_id, day in sorted(days, reverse=True):
+    for user_id, day in sorted(new_days, reverse=True):
         earliest[user_id] = day
-    # A new day changes its own gap and the next day's: recompute the user's days from the
-    # earliest one in the batch on. Batches take turns here (see the caller), so each
-    # computes gaps from the days the previous one committed.
+    # Only a new day changes gaps, its own and the next day's: recompute the user's days
+    # from the earliest new one on. Days a user was already active on keep their gaps, so
+    # a batch on days already seen (the usual case) refreshes nothing. Batches take turns
+    # here (see the caller), so each computes gaps from the days the previous one committed.
     await _refresh_gaps(session, [{"u": u, "d": d} for u, d in sorted(earliest.items())])
+
+
+async def _existing_days(
+    session: AsyncSession, pairs: list[tuple[int, date]]
+) -> set[tuple[int, date]]:
+    """Which of these (user, day) pairs the rollup holds already."""
+    wanted = recordset(
+        [column("u", Integer), column("d", Date)], [{"u": u, "d": d} for u, d in pairs]
+    ).subquery()
+    rows = await session.execute(
+        select(DAYS.c.user_id, DAYS.c.day).join(
+            wanted, and_(DAYS.c.user_id == wanted.c.u, DAYS.c.day == wanted.c.d)
+        )
+    )
+    return {(user_id, day) for user_id, day in rows}
 
 
 async def _add(
