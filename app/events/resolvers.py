@@ -102,7 +102,7 @@ class Mutation:
         return await mutate(
             info,
             lambda session: service.record_channel_exposures(
-                session, exposures=[provided(e) for e in exposures]
+                session, exposures=[provided(e) for e in exposures], actor=info.context.actor
             ),
             ok=lambda recorded: RecordExposuresPayload(recorded=recorded),
             failed=RecordExposuresPayload,

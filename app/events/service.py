@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import Actor
 from app.db import bulk_insert, upsert
-from app.errors import FieldProblem, ValidationFailed
+from app.errors import FieldProblem, Forbidden, ValidationFailed
 from app.events.models import ChannelExposure, Event, EventBatch
 from app.metrics import rollup
 from app.pagination import Ordering, Page, paginate
@@ -236,9 +236,16 @@ class ExposureFields(Input):
 
 
 async def record_channel_exposures(
-    session: AsyncSession, *, exposures: list[dict[str, Any]]
+    session: AsyncSession, *, exposures: list[dict[str, Any]], actor: Actor | None = None
 ) -> int:
-    """Sets the impressions of each (channel, day); a later report replaces an earlier one."""
+    """Sets the impressions of each (channel, day); a later report replaces an earlier one.
+    Exposures feed every user's channel metrics, so a key limited to segments, which
+    writes only about their members, may not set them."""
+    if actor is not None and actor.segment_ids is not None:
+        raise Forbidden(
+            "this API key is limited to some segments and cannot set channel exposures",
+            field="exposures",
+        )
     parsed: list[ExposureFields] = []
     problems: list[FieldProblem] = []
     for index, raw in enumerate(exposures):

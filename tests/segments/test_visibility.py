@@ -11,7 +11,7 @@ from app.auth.service import Actor
 from app.campaigns.models import CampaignParticipation
 from app.db import Database
 from app.errors import NotFound
-from app.events.models import Event
+from app.events.models import ChannelExposure, Event
 from app.segments import service
 from app.surveys.models import SurveyResponse
 from app.users import service as users
@@ -255,6 +255,23 @@ async def test_a_limited_key_writes_only_for_its_members_and_outsiders_read_as_u
     assert answers[2]["userErrors"] == [] and joined[2]["userErrors"] == []
     assert await _written_for(db, ids["bob"]) == before["bob"]
     assert await _written_for(db, ids["ann"]) == tuple(n + 1 for n in before["ann"])
+
+
+async def test_a_limited_key_cannot_set_channel_exposures(
+    gql: GraphQLClient, db: Database, ids: dict[str, int]
+) -> None:
+    role = await limited(gql, db, "east")
+    record = """
+    mutation($x: [ChannelExposureInput!]!) {
+      recordChannelExposures(exposures: $x) { recorded userErrors { field code } }
+    }"""
+    exposures = {"x": [{"channel": "ads", "day": "2026-11-01", "impressions": 10}]}
+    refused = (await gql.data(record, exposures, role=role))["recordChannelExposures"]
+    assert refused == {"recorded": 0, "userErrors": [{"field": "exposures", "code": "FORBIDDEN"}]}
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(ChannelExposure)) == 0
+    allowed = (await gql.data(record, exposures, role="integration"))["recordChannelExposures"]
+    assert allowed == {"recorded": 1, "userErrors": []}
 
 
 async def test_a_user_leaving_the_segment_leaves_the_keys_view(
