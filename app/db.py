@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -124,8 +125,15 @@ def write_conflict(exc: BaseException) -> bool:
 _UNAVAILABLE_STATE = re.compile(r"08...|53300|57P0[123]")
 
 
+# What a database that is down, unreachable or saturated raises: see `unavailable`.
+DATABASE_FAILURES = (DBAPIError, PoolTimeout)
+
+
 def unavailable(exc: BaseException) -> bool:
-    """Whether the database could not be reached (worth retrying shortly)."""
+    """Whether the database could not be reached, or no pooled connection came free in
+    time (worth retrying shortly)."""
+    if isinstance(exc, PoolTimeout):
+        return True
     if not isinstance(exc, DBAPIError) or timed_out(exc) or write_conflict(exc):
         return False
     return (
@@ -145,7 +153,8 @@ def _wrap_connect_failures(engine: Engine) -> None:
         try:
             return dialect.connect(*cargs, **cparams)
         except OSError as error:
-            raise dialect.loaded_dbapi.OperationalError(str(error), error) from error
+            reason = str(error) or f"cannot connect ({type(error).__name__})"
+            raise dialect.loaded_dbapi.OperationalError(reason, error) from error
 
 
 class Database:
@@ -153,7 +162,14 @@ class Database:
     SQLite, where writes go through an engine that begins transactions IMMEDIATE."""
 
     def __init__(
-        self, database_url: str, *, statement_timeout_ms: int | None = None, pool_size: int = 10
+        self,
+        database_url: str,
+        *,
+        statement_timeout_ms: int | None = None,
+        pool_size: int = 10,
+        pool_timeout: float = 30,
+        # An unreachable host fails a request after this, not after asyncpg's 60 s.
+        connect_timeout: float = 10,
     ) -> None:
         url = async_url(database_url)
         _ensure_sqlite_dir(url)
@@ -176,9 +192,10 @@ class Database:
                 url,
                 pool_size=pool_size,
                 max_overflow=pool_size // 2,
+                pool_timeout=pool_timeout,
                 # No ping per checkout (a quarter of a small request's CPU): a connection
                 # found dead invalidates the pool, and that request is retryable.
-                connect_args={"server_settings": settings},
+                connect_args={"server_settings": settings, "timeout": connect_timeout},
             )
             _wrap_connect_failures(self.engine.sync_engine)
             self.write_engine = self.engine

@@ -3,6 +3,7 @@ passed as a recordset come back as they went in."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import Date, Integer, Numeric, column, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.db import Database, timed_out, unavailable
 from app.recordset import recordset
@@ -69,6 +71,39 @@ async def test_a_connection_the_postgresql_server_ends_is_reported_as_unavailabl
                 await session.execute(text("SELECT 1"))
         assert unavailable(failure.value)
         async with db.read() as session:  # the pool replaced the dead connection
+            assert await session.scalar(text("SELECT 1")) == 1
+    finally:
+        await db.dispose()
+
+
+async def test_a_server_that_never_answers_is_unavailable_after_the_connect_timeout() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        port = silent.getsockname()[1]
+        db = Database(f"postgresql://nobody@127.0.0.1:{port}/none", connect_timeout=0.5)
+        started = time.monotonic()
+        try:
+            with pytest.raises(DBAPIError) as failure:
+                async with db.read() as session:
+                    await session.execute(text("SELECT 1"))
+        finally:
+            await db.dispose()
+    assert 0.5 <= time.monotonic() - started < 5
+    assert unavailable(failure.value)
+    assert "TimeoutError" in str(failure.value)
+
+
+async def test_waiting_too_long_for_a_pooled_connection_is_unavailable(
+    new_database_url: Any,
+) -> None:
+    db = Database(new_database_url("postgresql", "saturated_pool"), pool_size=1, pool_timeout=0.2)
+    try:
+        async with db.read() as holder:
+            await holder.execute(text("SELECT 1"))  # holds the pool's only connection
+            with pytest.raises(PoolTimeout) as failure:
+                async with db.read() as session:
+                    await session.execute(text("SELECT 1"))
+        assert unavailable(failure.value)
+        async with db.read() as session:  # free again
             assert await session.scalar(text("SELECT 1")) == 1
     finally:
         await db.dispose()

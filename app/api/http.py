@@ -24,7 +24,6 @@ from typing import Any
 
 from cross_web import HTTPException
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
-from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from strawberry import UNSET
@@ -36,7 +35,7 @@ from strawberry.types import ExecutionResult
 from app.api.context import Context, build_context
 from app.api.persisted import PersistedQueryError
 from app.api.runtime import Runtime
-from app.db import unavailable
+from app.db import DATABASE_FAILURES, unavailable
 
 logger = logging.getLogger("opsgraph.http")
 
@@ -106,7 +105,7 @@ class GraphQLView(GraphQL[Context, None]):
             response: Response = await super().run(request, context, root_value)
         except HTTPException as error:
             return _request_error(media_type, error.status_code, error.reason, "BAD_REQUEST")
-        except DBAPIError as error:
+        except DATABASE_FAILURES as error:
             if not unavailable(error):
                 raise
             # Raised before any resolver runs (authentication reads the database).
