@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from graphql import GraphQLError
+from starlette.background import BackgroundTasks
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -28,6 +31,14 @@ class Context:
     auth_problem: str  # why `actor` is None, for the error a protected field raises
     loaders: Loaders
     runtime: Runtime
+
+    def after_response(self, task: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Runs `task(*args)` once the response is sent, for work the client does not wait
+        on. It still runs within the request, so a graceful shutdown waits for it."""
+        if self.response.background is None:
+            self.response.background = BackgroundTasks()
+        assert isinstance(self.response.background, BackgroundTasks)
+        self.response.background.add_task(task, *args)
 
     def admit(self, cost: int) -> GraphQLError | None:
         """Counts this operation against the key's rate limits; the error when over."""

@@ -4,16 +4,20 @@ feed ranking."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select
 
 from app.db import Database
 from app.knowledge import service
 from app.knowledge.models import ArticleView, SearchLogEntry
+from app.main import create_app
 from app.search.engine import helpful_factor
+from app.settings import Settings
 from tests.conftest import GraphQLClient
 from tests.knowledge.articles import published, search
 
@@ -113,6 +117,50 @@ async def test_a_failed_log_write_does_not_fail_the_search(
     result = await search(gql, "webhook")
     assert result["totalCount"] == 1
     assert await log_rows(db) == []
+
+
+async def test_the_log_row_is_written_after_the_answer_is_sent(
+    gql: GraphQLClient, db: Database, settings: Settings
+) -> None:
+    # The agent's answer does not wait for the log write (on SQLite, for the one writer).
+    await published(gql, title="Webhook retries")
+    body = json.dumps({"query": '{ searchArticles(query: "webhook") { totalCount } }'})
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {gql.keys['agent']}".encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+    }
+    requests = [{"type": "http.request", "body": body.encode(), "more_body": False}]
+    sent: list[bytes] = []
+    rows_when_answered: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return requests.pop() if requests else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            sent.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                rows_when_answered.extend(await log_rows(db))
+
+    async with LifespanManager(create_app(settings)) as manager:
+        await manager.app(scope, receive, send)
+    assert json.loads(b"".join(sent)) == {"data": {"searchArticles": {"totalCount": 1}}}
+    assert rows_when_answered == []
+    assert await log_rows(db) == [("webhook", "webhook", 1, "agent key")]
 
 
 # --- views ----------------------------------------------------------------------
