@@ -31,6 +31,14 @@ from app.recordset import recordset
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
+# The primary keys are 32-bit: a larger id (or one below 1) names no row, and must not
+# reach a driver, which would fail on it (SQLite overflows, asyncpg refuses an int4).
+MAX_ID = 2**31 - 1
+
+
+def can_name_a_row(row_id: int) -> bool:
+    return 0 < row_id <= MAX_ID
+
 
 def sync_url(database_url: str) -> URL:
     """The URL for blocking tools (alembic, seeding): plain sqlite or psycopg."""

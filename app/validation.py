@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from app.db import MAX_ID
 from app.errors import ValidationFailed
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -18,6 +19,9 @@ Key = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
 ]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# A row's id, as inputs name one: a number outside the 32-bit keys names no row, and would
+# fail in the database driver instead of finding nothing.
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 # Dates a person could mean: outside them, date arithmetic overflows and nothing is stored.

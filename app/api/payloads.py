@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from app.api.errors import UserError
+from app.db import can_name_a_row
 from app.errors import NotFound
 
 
@@ -21,6 +22,9 @@ class DeletePayload:
 def parse_id(value: strawberry.ID, *, field: str = "id") -> int:
     """Ids are integers on the wire as strings; anything else cannot name a row."""
     try:
-        return int(value)
+        row_id = int(value)
     except (TypeError, ValueError):
         raise NotFound(f"no such id {value!r}", field=field) from None
+    if not can_name_a_row(row_id):
+        raise NotFound(f"no such id {value!r}", field=field)
+    return row_id

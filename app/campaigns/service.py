@@ -36,7 +36,7 @@ from app.segments import service as segments
 from app.segments.models import Segment
 from app.sqltypes import utcnow
 from app.users.service import UserReference, find_user_id
-from app.validation import Input, Key, Name, parse
+from app.validation import Input, Key, Name, RowId, parse
 
 Record = TypeVar("Record", CampaignParticipation, CampaignConversion)
 
@@ -386,12 +386,12 @@ async def cancel_campaign(session: AsyncSession, *, campaign_id: int) -> Campaig
 
 
 class ParticipationInput(UserReference):
-    campaign_id: int
+    campaign_id: RowId
     variant_key: str | None = None
 
 
 class ConversionInput(UserReference):
-    campaign_id: int
+    campaign_id: RowId
     revenue: Money | None = None
 
 

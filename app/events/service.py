@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import Actor
-from app.db import bulk_insert, upsert
+from app.db import bulk_insert, can_name_a_row, upsert
 from app.errors import FieldProblem, Forbidden, ValidationFailed
 from app.events.models import ChannelExposure, Event, EventBatch
 from app.metrics import rollup
@@ -28,7 +28,7 @@ from app.recordset import among
 from app.sqltypes import utcnow
 from app.users.models import User
 from app.users.service import visible_users
-from app.validation import Input, parse
+from app.validation import Input, RowId, parse
 
 # Clocks on client devices drift; beyond this an event "from the future" is a bug.
 MAX_CLOCK_SKEW = timedelta(minutes=10)
@@ -89,8 +89,7 @@ async def _user_ids(
     """The users the events name, by reference; only those the actor may see (a key limited
     to segments sends events for their members, and others read as unknown)."""
     external = {e.external_id for e in events if e.external_id is not None}
-    # An id no row can have (beyond a 32-bit key) must not reach the database's cast.
-    internal = {e.user_id for e in events if e.user_id is not None and 0 < e.user_id < 2**31}
+    internal = {e.user_id for e in events if e.user_id is not None and can_name_a_row(e.user_id)}
     named = among(User.external_id, external) | among(User.id, internal)
     rows = await session.execute(
         await visible_users(
@@ -192,7 +191,7 @@ async def _refresh_last_active(session: AsyncSession, user_ids: set[int]) -> Non
 
 
 class EventFilter(Input):
-    user_id: int | None = None
+    user_id: RowId | None = None
     name: str | None = None
     feature: str | None = None
     occurred_from: datetime | None = None

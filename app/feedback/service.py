@@ -34,7 +34,7 @@ from app.search.engine import MAX_QUERY_CHARS
 from app.search.sync import SearchIndex
 from app.sqltypes import UTCDateTime, utcnow
 from app.users import service as users
-from app.validation import Input, Name, Tag, parse
+from app.validation import Input, Name, RowId, Tag, parse
 
 logger = logging.getLogger("opsgraph.feedback")
 
@@ -61,7 +61,7 @@ class FeedbackFields(Input):
 
 
 class FeedbackCreate(FeedbackFields):
-    user_id: int | None = None
+    user_id: RowId | None = None
     user_external_id: str | None = Field(default=None, min_length=1, max_length=128)
 
 
@@ -82,7 +82,7 @@ class FeedbackFilter(Input):
     priority: Priority | None = None
     tag: str | None = None
     assignee: str | None = None
-    user_id: int | None = None
+    user_id: RowId | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
     search: str | None = Field(default=None, max_length=300)

@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import Actor
+from app.db import can_name_a_row
 from app.errors import NotFound
 from app.segments import service as segments
 from app.segments.models import Segment
@@ -22,8 +23,7 @@ async def scoped_users(
     conditions = []
     if segment_id is not None:
         segments.ensure_segment_visible(actor, segment_id)
-        # An id no row can have (beyond a 32-bit key) must not reach the database driver.
-        segment = await session.get(Segment, segment_id) if 0 < segment_id < 2**31 else None
+        segment = await session.get(Segment, segment_id) if can_name_a_row(segment_id) else None
         if segment is None:
             raise NotFound(f"no segment with id {segment_id}", field="segmentId")
         conditions.append(await segments._condition(session, segment.rule, key=segment.key))

@@ -21,7 +21,7 @@ from app.pagination import Ordering, Page, paginate
 from app.sqltypes import utcnow
 from app.surveys.models import SurveyKind, SurveyResponse, SurveySubject
 from app.users.service import UserReference, find_user_id
-from app.validation import Input, parse
+from app.validation import Input, RowId, parse
 
 SCALES = {SurveyKind.NPS: (0, 10), SurveyKind.CSAT: (1, 5)}
 # A response about anything but the product names the row it is about.
@@ -52,13 +52,13 @@ class ResponseCreate(UserReference):
     score: int
     comment: str | None = Field(default=None, max_length=5000)
     subject_type: SurveySubject = SurveySubject.PRODUCT
-    subject_id: int | None = None
+    subject_id: RowId | None = None
     responded_at: datetime | None = None
 
 
 class ResponseFilter(Input):
     kind: SurveyKind | None = None
-    user_id: int | None = None
+    user_id: RowId | None = None
     from_: datetime | None = Field(default=None, alias="from")
     to: datetime | None = None
 

@@ -21,7 +21,7 @@ from app.pagination import Ordering, Page, paginate
 from app.segments import service as segments
 from app.sqltypes import utcnow
 from app.users.models import Tier, User, UserTag
-from app.validation import Input, Name, Tag, parse
+from app.validation import Input, Name, RowId, Tag, parse
 
 MAX_TAGS = 50
 
@@ -295,7 +295,7 @@ async def users_by_id(
 
 
 class UserReference(Input):
-    user_id: int | None = None
+    user_id: RowId | None = None
     external_id: str | None = Field(default=None, min_length=1, max_length=128)
 
 

@@ -60,3 +60,35 @@ async def test_generated_mutations_are_answered_without_internal_errors(
     gql: GraphQLClient, document: str
 ) -> None:
     await _assert_handled(gql, document)
+
+
+# Ids are strings on the wire: numbers no 32-bit key can hold once reached the driver and
+# failed there (SQLite overflows; asyncpg refuses an int4), which the fuzzer found.
+BEYOND_KEYS = ["99999999999999999999", "2147483648", "0", "-1"]
+
+
+async def test_ids_beyond_the_keys_name_nothing(gql: GraphQLClient) -> None:
+    for row_id in BEYOND_KEYS:
+        found = await gql.data(
+            "query($id: ID!) { feedback(id: $id) { id } user(id: $id) { id } "
+            "article(id: $id) { id } campaign(id: $id) { id } }",
+            {"id": row_id},
+        )
+        assert found == {"feedback": None, "user": None, "article": None, "campaign": None}
+        survey = await gql.data(
+            "mutation($id: ID!) { submitSurveyResponse(input: {kind: NPS, score: 9, userId: $id})"
+            " { response { id } userErrors { field code } } }",
+            {"id": row_id},
+        )
+        assert survey["submitSurveyResponse"] == {
+            "response": None,
+            "userErrors": [{"field": "input.userId", "code": "VALIDATION"}],
+        }
+        joined = await gql.data(
+            "mutation($id: ID!) { recordParticipation(input: {campaignId: $id, userId: $id})"
+            " { participation { id } userErrors { field code } } }",
+            {"id": row_id},
+        )
+        errors = joined["recordParticipation"]["userErrors"]
+        assert {e["code"] for e in errors} == {"VALIDATION"}, (row_id, errors)
+        assert {e["field"] for e in errors} == {"input.campaignId", "input.userId"}
