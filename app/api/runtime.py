@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from app.api.persisted import PersistedQueries
 from app.api.ratelimit import RateLimiter
 from app.db import Database
+from app.knowledge.search_log import SearchLogWriter
 from app.observability import Metrics
 from app.search.sync import SearchIndex
 from app.settings import Settings
@@ -20,7 +21,9 @@ class Runtime:
     metrics: Metrics
     limiter: RateLimiter = field(init=False)
     persisted: PersistedQueries = field(init=False)
+    search_log: SearchLogWriter = field(init=False)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_limits)
         self.persisted = PersistedQueries(self.settings.persisted_query_cache_size)
+        self.search_log = SearchLogWriter(self.db)

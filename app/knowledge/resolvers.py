@@ -3,7 +3,6 @@ committed write is then applied to the search index."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, TypeVar
@@ -18,7 +17,6 @@ from app.api.mutations import mutate, provided
 from app.api.payloads import DeletePayload, parse_id
 from app.api.permissions import requires
 from app.auth.roles import Permission
-from app.db import Database
 from app.errors import NotFound
 from app.knowledge import models, service
 from app.knowledge.types import (
@@ -34,8 +32,6 @@ from app.knowledge.types import (
     SearchSynonymsPayload,
     UpdateArticleInput,
 )
-
-logger = logging.getLogger("opsgraph.search")
 
 Result = TypeVar("Result")
 Payload = TypeVar("Payload", ArticlePayload, DeletePayload)
@@ -62,18 +58,6 @@ def _include_unpublished(info: Info, asked: bool) -> bool:
 
 Since = Annotated[datetime, strawberry.argument(name="from", description="Included.")]
 Until = Annotated[datetime, strawberry.argument(name="to", description="Excluded.")]
-
-
-async def _log_search(db: Database, actor: str, query: str, result_count: int) -> None:
-    """Search analytics: one INSERT in its own short transaction, after the answer has gone
-    to the agent. On SQLite it waits for the one writer, which under load took seconds
-    (search p50 2.3 s, bench/load). A failure to log is logged; a crash in between loses
-    that row, which no client was promised."""
-    try:
-        async with db.unit_of_work() as session:
-            await service.log_search(session, actor, query=query, result_count=result_count)
-    except Exception:
-        logger.exception("search log write failed; the search itself was answered")
 
 
 async def _write(
@@ -189,8 +173,11 @@ class Query:
                 after=after,
             )
         if after is None:  # later pages continue the same search
+            # Written after the answer, in batches (app/knowledge/search_log.py): on SQLite
+            # the agent would otherwise wait for the one writer (search p50 2.3 s).
             context = info.context
-            context.after_response(_log_search, context.db, context.actor.name, query, page.total)
+            row = service.search_log_row(context.actor.name, query=query, result_count=page.total)
+            context.after_response(context.runtime.search_log.record, row)
         return ArticleSearchConnection.of(page)
 
     @strawberry.field(

@@ -533,17 +533,21 @@ async def search_articles(
 
 
 # --- search analytics -----------------------------------------------------------
-async def log_search(session: AsyncSession, actor: str, *, query: str, result_count: int) -> None:
-    """One row per search a client ran: what top queries and content gaps are made of."""
-    await session.execute(
-        insert(SearchLogEntry).values(
-            query=query[:MAX_QUERY_CHARS],
-            normalized_query=query_key(query),
-            result_count=result_count,
-            actor=actor,
-            searched_at=utcnow(),
-        )
-    )
+def search_log_row(actor: str, *, query: str, result_count: int) -> dict[str, Any]:
+    """The log row of a search a client ran now: what top queries and content gaps are
+    made of."""
+    return {
+        "query": query[:MAX_QUERY_CHARS],
+        "normalized_query": query_key(query),
+        "result_count": result_count,
+        "actor": actor,
+        "searched_at": utcnow(),
+    }
+
+
+async def log_searches(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Stores search log rows (`search_log_row`), in one statement."""
+    await session.execute(insert(SearchLogEntry), rows)
 
 
 MAX_INSIGHT_ROWS = 100

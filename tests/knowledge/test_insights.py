@@ -4,6 +4,7 @@ feed ranking."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from app.db import Database
 from app.knowledge import service
 from app.knowledge.models import ArticleView, SearchLogEntry
+from app.knowledge.search_log import SearchLogWriter
 from app.main import create_app
 from app.search.engine import helpful_factor
 from app.settings import Settings
@@ -113,7 +115,7 @@ async def test_a_failed_log_write_does_not_fail_the_search(
     async def broken(*_args: Any, **_kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(service, "log_search", broken)
+    monkeypatch.setattr(service, "log_searches", broken)
     result = await search(gql, "webhook")
     assert result["totalCount"] == 1
     assert await log_rows(db) == []
@@ -161,6 +163,19 @@ async def test_the_log_row_is_written_after_the_answer_is_sent(
     assert json.loads(b"".join(sent)) == {"data": {"searchArticles": {"totalCount": 1}}}
     assert rows_when_answered == []
     assert await log_rows(db) == [("webhook", "webhook", 1, "agent key")]
+
+
+async def test_rows_that_arrive_while_a_batch_is_written_go_in_the_next_one(
+    db: Database, count_statements: Any
+) -> None:
+    writer = SearchLogWriter(db)
+    rows = [service.search_log_row("crm", query=q, result_count=n) for n, q in enumerate("abc")]
+    count_statements.statements.clear()
+    # The first takes its row alone; the two that queue behind it share one INSERT.
+    await asyncio.gather(*(writer.record(row) for row in rows))
+    inserts = [s for s in count_statements.statements if "search_log" in s]
+    assert [s.lstrip().split()[0].upper() for s in inserts] == ["INSERT", "INSERT"]
+    assert await log_rows(db) == [("a", "a", 0, "crm"), ("b", "b", 1, "crm"), ("c", "c", 2, "crm")]
 
 
 # --- views ----------------------------------------------------------------------
