@@ -45,6 +45,8 @@ _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 # Per-request flags live in the ASGI scope: request.state can be shared across requests.
 _MEDIA_TYPE = "opsgraph.media_type"
 _REQUEST_ERROR = "opsgraph.request_error"
+# The error code of a request refused before it was executed, by its HTTP status.
+_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
 def negotiate(accept: str | None) -> str | None:
@@ -104,7 +106,8 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             response: Response = await super().run(request, context, root_value)
         except HTTPException as error:
-            return _request_error(media_type, error.status_code, error.reason, "BAD_REQUEST")
+            code = _CODES.get(error.status_code, "BAD_REQUEST")
+            return _request_error(media_type, error.status_code, error.reason, code)
         except DATABASE_FAILURES as error:
             if not unavailable(error):
                 raise

@@ -135,6 +135,7 @@ async def test_get_runs_queries_but_never_mutations(gql: GraphQLClient) -> None:
     mutation = 'mutation { createApiKey(name: "x", role: AGENT) { secret } }'
     refused = await gql.http.get("/graphql", params={"query": mutation}, headers=_auth(gql))
     assert refused.status_code == 405
+    assert refused.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"
     assert "use POST" in refused.json()["errors"][0]["message"]
     keys = await gql.data("{ apiKeys { name } }")
     assert "x" not in {k["name"] for k in keys["apiKeys"]}
