@@ -28,3 +28,8 @@ def parse_id(value: strawberry.ID, *, field: str = "id") -> int:
     if not can_name_a_row(row_id):
         raise NotFound(f"no such id {value!r}", field=field)
     return row_id
+
+
+def parse_optional_id(value: strawberry.ID | None, *, field: str = "id") -> int | None:
+    """`parse_id` for an argument that may be left out."""
+    return None if value is None else parse_id(value, field=field)

@@ -10,7 +10,7 @@ from strawberry import Info
 
 from app.api.connection import Connection
 from app.api.mutations import mutate, provided
-from app.api.payloads import DeletePayload, parse_id
+from app.api.payloads import DeletePayload, parse_id, parse_optional_id
 from app.api.permissions import requires
 from app.auth.roles import Permission
 from app.campaigns import models, service
@@ -63,7 +63,7 @@ class Query:
         try:
             async with info.context.db.read() as session:
                 row = await service.get_campaign(
-                    session, campaign_id=parse_id(id) if id is not None else None, key=key
+                    session, campaign_id=parse_optional_id(id), key=key
                 )
         except NotFound:
             return None

@@ -14,7 +14,7 @@ from strawberry import Info
 from app.api.connection import Connection
 from app.api.errors import ClientError
 from app.api.mutations import mutate, provided
-from app.api.payloads import DeletePayload, parse_id
+from app.api.payloads import DeletePayload, parse_id, parse_optional_id
 from app.api.permissions import requires
 from app.auth.roles import Permission
 from app.errors import NotFound
@@ -131,7 +131,7 @@ class Query:
             async with info.context.db.read() as session:
                 row = await service.get_article(
                     session,
-                    article_id=parse_id(id) if id is not None else None,
+                    article_id=parse_optional_id(id),
                     slug=slug,
                     include_unpublished=info.context.actor.can(Permission.ARTICLES_WRITE),
                 )

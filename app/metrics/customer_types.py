@@ -10,7 +10,7 @@ from typing import Annotated, Any, Self
 import strawberry
 from strawberry import Info
 
-from app.api.payloads import parse_id
+from app.api.payloads import parse_optional_id
 from app.metrics import compare, content, customers, engagement, report, revenue, support
 from app.metrics.periods import today
 from app.metrics.types import RATE, MetricPeriod
@@ -258,14 +258,12 @@ class ComparisonType(Reflect):
     groups: list[ComparisonGroupType] = strawberry.field(description="By key; null key last.")
 
 
-def _id(value: strawberry.ID | None, field: str) -> int | None:
-    """An optional id argument; one that cannot name a row is not found."""
-    return None if value is None else parse_id(value, field=field)
-
-
 def _scope(info: Info, segment_id: strawberry.ID | None) -> dict[str, Any]:
     """The arguments every customer metric's service takes from the request."""
-    return {"tz": info.context.settings.tz, "segment_id": _id(segment_id, "segmentId")}
+    return {
+        "tz": info.context.settings.tz,
+        "segment_id": parse_optional_id(segment_id, field="segmentId"),
+    }
 
 
 @strawberry.type
@@ -356,7 +354,7 @@ class CustomerMetrics:
                 last=last,
                 event_name=event_name,
                 feature=feature,
-                campaign_id=_id(campaign_id, "campaignId"),
+                campaign_id=parse_optional_id(campaign_id, field="campaignId"),
                 **_scope(info, segment_id),
             )
         return EngagementType.of(result)

@@ -10,7 +10,7 @@ from strawberry import Info
 from strawberry.tools import merge_types
 
 from app.api.connection import Connection
-from app.api.payloads import parse_id
+from app.api.payloads import parse_optional_id
 from app.api.permissions import requires
 from app.auth.roles import Permission
 from app.metrics import activity, growth, retention, rollup
@@ -45,7 +45,7 @@ SegmentId = Annotated[
 
 
 def _segment(segment_id: strawberry.ID | None) -> int | None:
-    return None if segment_id is None else parse_id(segment_id, field="segmentId")
+    return parse_optional_id(segment_id, field="segmentId")
 
 
 def _today(info: Info) -> date:

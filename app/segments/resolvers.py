@@ -9,7 +9,7 @@ from strawberry.scalars import JSON
 from app.api.connection import Connection
 from app.api.errors import user_errors
 from app.api.mutations import mutate, provided
-from app.api.payloads import DeletePayload, parse_id
+from app.api.payloads import DeletePayload, parse_optional_id
 from app.api.permissions import requires
 from app.auth.roles import Permission
 from app.errors import DomainError, NotFound
@@ -56,7 +56,7 @@ class Query:
                 row = await service.get_segment(
                     session,
                     info.context.actor,
-                    segment_id=parse_id(id) if id is not None else None,
+                    segment_id=parse_optional_id(id),
                     key=key,
                 )
         except NotFound:

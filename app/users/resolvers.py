@@ -7,7 +7,7 @@ from strawberry import Info
 
 from app.api.connection import Connection
 from app.api.mutations import mutate, provided
-from app.api.payloads import DeletePayload, parse_id
+from app.api.payloads import DeletePayload, parse_id, parse_optional_id
 from app.api.permissions import requires
 from app.auth.roles import Permission
 from app.errors import NotFound
@@ -60,7 +60,7 @@ class Query:
                 row = await service.get_user(
                     session,
                     info.context.actor,
-                    user_id=parse_id(id) if id is not None else None,
+                    user_id=parse_optional_id(id),
                     external_id=external_id,
                 )
         except NotFound:
