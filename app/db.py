@@ -192,8 +192,10 @@ class Database:
             _begin_immediate(self.write_engine.sync_engine)
         else:
             # JIT compiling pays off only for queries far longer than ours: measured, it
-            # added 0.1–0.5 s to metric queries planned right after bulk loads.
-            settings = {"jit": "off"} | (
+            # added 0.1–0.5 s to metric queries planned right after bulk loads. Sessions
+            # run in UTC, whatever the server's default: a naive timestamp in a recordset
+            # (app/recordset.py) is UTC, as everywhere in the schema.
+            settings = {"jit": "off", "timezone": "UTC"} | (
                 {"statement_timeout": str(statement_timeout_ms)} if statement_timeout_ms else {}
             )
             self.engine = create_async_engine(

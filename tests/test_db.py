@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+import psycopg
 import pytest
 from sqlalchemy import Date, Integer, Numeric, column, text
 from sqlalchemy.dialects import postgresql
@@ -177,3 +178,19 @@ async def test_a_recordset_gives_back_what_went_in_on_both_databases(db: Databas
         ),
         (2, date(2026, 3, 2), datetime(2026, 3, 2, 0, 30, tzinfo=UTC), None, {"k": [1, "二"]}),
     ]
+
+
+async def test_postgresql_sessions_read_naive_times_as_utc_whatever_the_server_default(
+    new_database_url: Any,
+) -> None:
+    url = new_database_url("postgresql", "shanghai_default")
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as c:
+        c.execute("ALTER DATABASE shanghai_default SET timezone TO 'Asia/Shanghai'")
+    db = Database(url)
+    try:
+        at = column("at", UTCDateTime())
+        async with db.read() as session:
+            found = await session.scalar(recordset([at], [{"at": datetime(2026, 3, 1, 8, 30)}]))
+        assert found == datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
+    finally:
+        await db.dispose()
