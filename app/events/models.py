@@ -55,12 +55,11 @@ class Event(SQLModel, table=True):
     duration_seconds: int | None = None
     revenue: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
     properties: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
-    batch_id: int | None = Field(
-        default=None,
-        sa_column=Column(
-            BigInteger, ForeignKey("event_batches.id", ondelete="SET NULL"), nullable=True
-        ),
-    )
+    # The batch that delivered the event, for tracing an integration's deliveries. No
+    # foreign key: the one writer inserts the batch and its events in one transaction,
+    # batches are never deleted, and PostgreSQL's check of it, row by row, took 7.5 ms of
+    # the 38 ms that inserting a batch of 1,000 events takes.
+    batch_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class ChannelExposure(SQLModel, table=True):
