@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -47,19 +48,24 @@ async def rollup_timezone(session: AsyncSession) -> str | None:
     return await session.scalar(select(RollupState.timezone))
 
 
-async def add_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Adds just-stored events (dicts as inserted into `events`) to the rollup; callers take
-    turns (see app/events/service.py), so each sees the previous batch's days.
+@dataclass(frozen=True)
+class BatchSums:
+    """A batch of events summed per user and day, as the rollup adds them (sorted, so
+    concurrent batches lock shared rows in the same order, without deadlock)."""
 
-    Counts are added to what each day already holds, so an event arriving late lands on
-    its own day and the figures stay those a rebuild would give.
-    """
+    days: list[dict[str, Any]]
+    names: list[dict[str, Any]]
+
+
+async def sums_of(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> BatchSums | None:
+    """Sums just-stored events (dicts as inserted into `events`) for `add_sums`; None when
+    the rollup is not built (the first metric builds it from the events). Called after the
+    events are inserted: a rebuild running meanwhile holds the insert back, and its
+    timezone is read here."""
     tz_name = await rollup_timezone(session)
-    if tz_name is None or not rows:  # not built yet: the first metric builds it from events
-        return
+    if tz_name is None or not rows:
+        return None
     tz = ZoneInfo(tz_name)
-    # The batch is in memory already: it is summed per user and day here, and the database
-    # only adds the sums.
     days: dict[tuple[int, date], list[Any]] = defaultdict(lambda: [0, 0, Decimal(0)])
     names: Counter[tuple[int, date, str]] = Counter()
     for row in rows:
@@ -71,64 +77,59 @@ async def add_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> N
         elif row["name"] == PAYMENT:
             totals[2] += row.get("revenue") or 0
         names[row["user_id"], day, row["name"]] += 1
-    new_days = set(days) - await _existing_days(session, list(days))
-    # Sorted, so concurrent batches lock shared rows in the same order (no deadlock).
-    await _add(
-        session,
-        DAYS,
-        [
+    return BatchSums(
+        days=[
             {"user_id": u, "day": d, "events": n, "session_seconds": s, "revenue": r}
             for (u, d), (n, s, r) in sorted(days.items())
         ],
-        keys=["user_id", "day"],
-    )
-    await _add(
-        session,
-        NAMED_DAYS,
-        [
+        names=[
             {"user_id": u, "day": d, "name": name, "events": n}
             for (u, d, name), n in sorted(names.items())
         ],
-        keys=["user_id", "day", "name"],
     )
+
+
+async def add_sums(session: AsyncSession, sums: BatchSums) -> None:
+    """Adds a batch's sums to what each day already holds, so an event arriving late lands
+    on its own day and the figures stay those a rebuild would give. Callers take turns
+    (see app/events/service.py), so each sees the days the previous batch committed."""
+    added = await _add(
+        session, DAYS, sums.days, keys=["user_id", "day"], returning=["user_id", "day", "events"]
+    )
+    await _add(session, NAMED_DAYS, sums.names, keys=["user_id", "day", "name"])
+    # A day is new when its total is just this batch's count: a day held already has
+    # events of its own.
+    batch_counts = {(row["user_id"], row["day"]): row["events"] for row in sums.days}
     earliest: dict[int, date] = {}
-    for user_id, day in sorted(new_days, reverse=True):
-        earliest[user_id] = day
+    for user_id, day, events in sorted(added, reverse=True):
+        if events == batch_counts[user_id, day]:
+            earliest[user_id] = day
     # Only a new day changes gaps, its own and the next day's: recompute the user's days
     # from the earliest new one on. Days a user was already active on keep their gaps, so
-    # a batch on days already seen (the usual case) refreshes nothing. Batches take turns
-    # here (see the caller), so each computes gaps from the days the previous one committed.
+    # a batch on days already seen (the usual case) refreshes nothing.
     await _refresh_gaps(session, [{"u": u, "d": d} for u, d in sorted(earliest.items())])
 
 
-async def _existing_days(
-    session: AsyncSession, pairs: list[tuple[int, date]]
-) -> set[tuple[int, date]]:
-    """Which of these (user, day) pairs the rollup holds already."""
-    wanted = recordset(
-        [column("u", Integer), column("d", Date)], [{"u": u, "d": d} for u, d in pairs]
-    ).subquery()
-    rows = await session.execute(
-        select(DAYS.c.user_id, DAYS.c.day).join(
-            wanted, and_(DAYS.c.user_id == wanted.c.u, DAYS.c.day == wanted.c.d)
-        )
-    )
-    return {(user_id, day) for user_id, day in rows}
-
-
 async def _add(
-    session: AsyncSession, table: Table, rows: list[dict[str, Any]], *, keys: list[str]
-) -> None:
+    session: AsyncSession,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    keys: list[str],
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
     """INSERT … ON CONFLICT (keys) DO UPDATE SET column = column + new, for the rows' other
-    columns."""
+    columns; gives back the `returning` columns of every row, as they now are."""
     stmt, parameters = bulk_insert(session, table, rows)
     added = [column for column in rows[0] if column not in keys]
-    await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in added}
-        ),
-        parameters,
+    adding = stmt.on_conflict_do_update(
+        index_elements=keys, set_={c: table.c[c] + stmt.excluded[c] for c in added}
     )
+    if not returning:
+        await session.execute(adding, parameters)
+        return []
+    result = await session.execute(adding.returning(*(table.c[c] for c in returning)), parameters)
+    return [tuple(row) for row in result]
 
 
 async def rebuild_rollup(session: AsyncSession, tz: str) -> None:

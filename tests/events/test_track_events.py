@@ -60,6 +60,36 @@ async def test_a_valid_batch_is_stored_and_updates_last_active(gql: GraphQLClien
     assert stored["events"]["edges"][0]["node"]["occurredAt"] == "2026-03-01T01:00:00+00:00"
 
 
+async def test_last_active_is_the_latest_event_whatever_order_batches_arrive_in(
+    gql: GraphQLClient,
+) -> None:
+    await make_user(gql, "u1")
+    await make_user(gql, "u2")
+
+    async def last_active() -> dict[str, str | None]:
+        data = await gql.data(
+            'query { a: user(externalId: "u1") { lastActiveAt } b: user(externalId: "u2") { lastActiveAt } }'
+        )
+        return {"u1": data["a"]["lastActiveAt"], "u2": data["b"]["lastActiveAt"]}
+
+    await track(gql, [{"externalId": "u1", "name": "login", "occurredAt": "2026-03-05T00:00:00Z"}])
+    # A late event for u1 leaves it alone; u2's first event sets it, the latest of two.
+    await track(
+        gql,
+        [
+            {"externalId": "u1", "name": "login", "occurredAt": "2026-03-01T00:00:00Z"},
+            {"externalId": "u2", "name": "login", "occurredAt": "2026-03-03T00:00:00Z"},
+            {"externalId": "u2", "name": "login", "occurredAt": "2026-03-02T00:00:00Z"},
+        ],
+    )
+    assert await last_active() == {
+        "u1": "2026-03-05T00:00:00+00:00",
+        "u2": "2026-03-03T00:00:00+00:00",
+    }
+    await track(gql, [{"externalId": "u1", "name": "login", "occurredAt": "2026-03-06T12:00:00Z"}])
+    assert (await last_active())["u1"] == "2026-03-06T12:00:00+00:00"
+
+
 async def test_bad_events_are_named_by_index_and_the_good_ones_stored(gql: GraphQLClient) -> None:
     user_id = await make_user(gql, "u1")
     result = await track(
