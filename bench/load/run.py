@@ -220,6 +220,18 @@ def main() -> None:
                 mix,
                 args.seconds,
             )
+            # Ingestion keeps the activity rollup once a metric has built it; a short mix
+            # may not have asked for one, so ask, and measure ingestion as it runs for real.
+            built = httpx.post(
+                f"{host}/graphql",
+                json={
+                    "query": "query($d: Date!) { metrics { activeUsers(date: $d) { users } } }",
+                    "variables": {"d": time.strftime("%Y-%m-%d")},
+                },
+                headers={"Authorization": f"Bearer {env['LOAD_OPERATOR_KEY']}"},
+                timeout=60,
+            )
+            assert built.status_code == 200 and "errors" not in built.json(), built.text
             print("driving ingestion for 30 s …", flush=True)
             with cpu:
                 ingest = _locust(env, host, work / "ingest", args.ingest_users, 30, ["Ingest"])
