@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import Info
@@ -68,14 +69,17 @@ class Mutation:
         ),
     )
     async def track_events(
-        self, info: Info, events: list[EventInput], idempotency_key: str | None = None
+        self,
+        info: Info,
+        events: Annotated[list[dict[str, Any]], strawberry.argument(graphql_type=list[EventInput])],
+        idempotency_key: str | None = None,
     ) -> TrackEventsPayload:
         context = info.context
         return await mutate(
             info,
             lambda session: service.track_events(
                 session,
-                events=[provided(event) for event in events],
+                events=events,
                 idempotency_key=idempotency_key,
                 api_key_id=context.actor.key_id,
                 max_batch=context.settings.max_events_per_batch,
@@ -97,12 +101,16 @@ class Mutation:
         description="Sets impressions per channel and day (a later report replaces one before).",
     )
     async def record_channel_exposures(
-        self, info: Info, exposures: list[ChannelExposureInput]
+        self,
+        info: Info,
+        exposures: Annotated[
+            list[dict[str, Any]], strawberry.argument(graphql_type=list[ChannelExposureInput])
+        ],
     ) -> RecordExposuresPayload:
         return await mutate(
             info,
             lambda session: service.record_channel_exposures(
-                session, exposures=[provided(e) for e in exposures], actor=info.context.actor
+                session, exposures=exposures, actor=info.context.actor
             ),
             ok=lambda recorded: RecordExposuresPayload(recorded=recorded),
             failed=RecordExposuresPayload,

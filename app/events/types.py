@@ -9,7 +9,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.api.errors import UserError
-from app.api.inputs import flat_input
+from app.api.inputs import plain_input
 from app.events import models
 
 
@@ -38,7 +38,7 @@ class EventType:
         )
 
 
-@flat_input
+@plain_input
 @strawberry.input(description="An event; name the user by `userId` or by `externalId`.")
 class EventInput:
     user_id: strawberry.ID | None = strawberry.UNSET
@@ -102,6 +102,7 @@ class ChannelExposureType:
         return cls(channel=row.channel, day=row.day, impressions=row.impressions)
 
 
+@plain_input
 @strawberry.input
 class ChannelExposureInput:
     channel: str
