@@ -46,9 +46,11 @@ class Event(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigIntPK, primary_key=True))
-    user_id: int = Field(
-        sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
-    )
+    # No foreign key: PostgreSQL checked it for every event, 5.5 of the 26 ms that
+    # inserting a batch of 1,000 takes. Ingestion locks each user it names once instead
+    # (FOR KEY SHARE, the lock the check took), so a user deleted meanwhile waits for the
+    # batch; deleting a user deletes their events (app/users/service.py).
+    user_id: int = Field(nullable=False)
     name: str = Field(sa_type=String(64))
     feature: str | None = Field(default=None, sa_type=String(64))
     occurred_at: datetime = Field(sa_type=UTCDateTime)

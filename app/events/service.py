@@ -87,18 +87,19 @@ async def _user_ids(
     session: AsyncSession, events: list[EventFields], actor: Actor | None
 ) -> dict[str, int]:
     """The users the events name, by reference; only those the actor may see (a key limited
-    to segments sends events for their members, and others read as unknown)."""
+    to segments sends events for their members, and others read as unknown). They stay
+    locked against deletion until the batch commits, which events' lack of a foreign key
+    to users leaves to this lookup."""
     external = {e.external_id for e in events if e.external_id is not None}
     internal = {e.user_id for e in events if e.user_id is not None and can_name_a_row(e.user_id)}
     named = among(User.external_id, external) | among(User.id, internal)
-    rows = await session.execute(
-        await visible_users(
-            session,
-            actor,
-            select(User.id, User.external_id).where(named),
-            scope=select(User.id).where(named),
-        )
+    query = await visible_users(
+        session,
+        actor,
+        select(User.id, User.external_id).where(named),
+        scope=select(User.id).where(named),
     )
+    rows = await session.execute(query.with_for_update(read=True, key_share=True))
     found: dict[str, int] = {}
     for user_id, external_id in rows:
         found[external_id] = user_id

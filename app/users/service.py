@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import EmailStr, Field, field_validator
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -203,8 +203,13 @@ async def update_user(
 
 
 async def delete_user(session: AsyncSession, actor: Actor | None, *, user_id: int) -> int:
+    """Deletes the user and all that is theirs. Events have no foreign key to cascade
+    from (see app/events/models.py): the user's row goes first, which waits for a batch
+    still ingesting for them, so the events deleted after it include that batch's."""
     user = await get_user(session, actor, user_id=user_id)
     await session.delete(user)
+    await session.flush()
+    await session.execute(delete(Event).where(Event.user_id == user_id))
     return user_id
 
 
