@@ -7,10 +7,11 @@ import asyncio
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.events.models import Event
-from app.events.service import track_events
+from app.events.service import BatchResult, track_events
 from app.metrics import rollup
 from app.users.service import delete_user
 from tests.conftest import GraphQLClient
@@ -25,6 +26,17 @@ async def events_by_user(db: Database) -> dict[int, int]:
             select(Event.user_id, func.count()).group_by(Event.user_id).order_by(Event.user_id)
         )
         return {user_id: count for user_id, count in rows}
+
+
+async def track_one(session: AsyncSession, user: str) -> BatchResult:
+    """One event for `user`, in the caller's transaction."""
+    return await track_events(
+        session,
+        events=[event(user, at(D, 8))],
+        idempotency_key=None,
+        api_key_id=None,
+        max_batch=5000,
+    )
 
 
 async def test_deleting_a_user_deletes_their_events_and_only_theirs(
@@ -44,14 +56,7 @@ async def test_a_deletion_waits_for_a_batch_ingesting_for_the_user(db: Database)
     ids = await add_users(db, [Person("u1", at(D, 0))])
     await rollup.ensure_rollup(db, "UTC")
     async with db.unit_of_work() as ingesting:
-        result = await track_events(
-            ingesting,
-            events=[event("u1", at(D, 8))],
-            idempotency_key=None,
-            api_key_id=None,
-            max_batch=5000,
-        )
-        assert result.accepted == 1
+        assert (await track_one(ingesting, "u1")).accepted == 1
 
         async def delete() -> None:
             async with db.unit_of_work() as session:
@@ -72,13 +77,7 @@ async def test_a_batch_waits_for_a_deletion_and_then_finds_no_user(db: Database)
 
         async def ingest() -> list[str]:
             async with db.unit_of_work() as session:
-                result = await track_events(
-                    session,
-                    events=[event("u1", at(D, 8))],
-                    idempotency_key=None,
-                    api_key_id=None,
-                    max_batch=5000,
-                )
+                result = await track_one(session, "u1")
             return [r.message for r in result.rejected]
 
         ingestion = asyncio.create_task(ingest())
