@@ -1,5 +1,6 @@
 """Every domain's tables, imported so that SQLModel.metadata is complete (alembic, tests)."""
 
+from app.api.models import WriteGeneration
 from app.auth.models import ApiKey, ApiKeySegment
 from app.campaigns.models import (
     Campaign,
@@ -53,4 +54,5 @@ __all__ = [
     "SurveyResponse",
     "User",
     "UserTag",
+    "WriteGeneration",
 ]

@@ -64,6 +64,12 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
+        self.response_cache = Counter(
+            "opsgraph_response_cache_lookups",
+            "Query answers looked up in the response cache, by outcome (hit or miss)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.index_lag = Gauge(
             "opsgraph_search_index_lag",
             "Outbox changes not yet in this process's index",

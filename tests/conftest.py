@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401
+from app.api.models import WriteGeneration
+from app.api.response_cache import advance_generation
 from app.auth import service as auth
 from app.db import Database
 from app.main import create_app
@@ -110,22 +113,35 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 
 @pytest.fixture(autouse=True)
 async def _empty_tables(request: pytest.FixtureRequest) -> None:
-    """Each test that uses the database (through `db`, `keys` or `gql`) starts from empty tables."""
+    """Each test that uses the database (through `db`, `keys` or `gql`) starts from empty
+    tables, with the shared app's cached answers retired."""
     if "db" not in request.fixturenames:
         return
     database: Database = request.getfixturevalue("db")
-    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    tables = [
+        t.name
+        for t in reversed(SQLModel.metadata.sorted_tables)
+        if t.name != WriteGeneration.__tablename__
+    ]
     async with database.unit_of_work() as session:
         if database.dialect == "postgresql":
             await session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for table in tables:
                 await session.execute(text(f"DELETE FROM {table}"))
+    await retire_cached_answers(database)
 
 
-@pytest.fixture(scope="session")
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """Real HTTP requests through the ASGI app, lifespan included."""
+async def retire_cached_answers(db: Database) -> None:
+    """What a write by hand must be followed by for queries to see it at once (otherwise
+    within OPSGRAPH_RESPONSE_CACHE_SECONDS), and what ingestion leaves to that delay."""
+    async with db.unit_of_work() as session:
+        await advance_generation(session)
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """Real HTTP requests through an ASGI app of these settings, lifespan included."""
     application = create_app(settings)
     async with (
         LifespanManager(application) as manager,
@@ -133,6 +149,13 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         ) as http,
     ):
+        yield http
+
+
+@pytest.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app most tests share."""
+    async with serving(settings) as http:
         yield http
 
 

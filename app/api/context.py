@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import GraphQLError
@@ -19,6 +19,9 @@ from app.db import Database
 from app.search.sync import SearchIndex
 from app.settings import Settings
 
+# Work done for an answer after it is sent, given the context of the request it answers.
+Effect = Callable[["Context"], Awaitable[None]]
+
 
 @dataclass
 class Context:
@@ -31,6 +34,9 @@ class Context:
     auth_problem: str  # why `actor` is None, for the error a protected field raises
     loaders: Loaders
     runtime: Runtime
+    effects: list[Effect] = field(default_factory=list)  # this answer's, see after_answer
+    # False for an answer known to be incomplete, which must not outlive its cause.
+    cacheable: bool = True
 
     def after_response(self, task: Callable[..., Awaitable[None]], *args: Any) -> None:
         """Runs `task(*args)` once the response is sent, for work the client does not wait
@@ -39,6 +45,13 @@ class Context:
             self.response.background = BackgroundTasks()
         assert isinstance(self.response.background, BackgroundTasks)
         self.response.background.add_task(task, *args)
+
+    def after_answer(self, effect: Effect) -> None:
+        """Runs `effect(context)` once the response is sent, and again for each request
+        answered with a cached copy of this answer (app/api/response_cache.py), with that
+        request's context: for records of what was asked, such as the search log."""
+        self.effects.append(effect)
+        self.after_response(effect, self)
 
     def admit(self, cost: int) -> GraphQLError | None:
         """Counts this operation against the key's rate limits; the error when over."""

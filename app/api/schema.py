@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 from app.api.errors import ShapeErrors
 from app.api.limits import limit_extensions
 from app.api.operation_metrics import OperationMetrics
+from app.api.response_cache import ResponseCaching
 from app.api.scalars import SCALAR_OVERRIDES
 from app.settings import Settings
 
@@ -47,6 +48,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return Schema(
         query=merge_types("Query", tuple(_roots("Query"))),
         mutation=merge_types("Mutation", tuple(_roots("Mutation"))),
-        extensions=[OperationMetrics, *limit_extensions(settings), ShapeErrors],
+        extensions=[OperationMetrics, *limit_extensions(settings), ResponseCaching, ShapeErrors],
         scalar_overrides=SCALAR_OVERRIDES,
     )

@@ -12,6 +12,7 @@ from app.api.connection import Connection
 from app.api.mutations import mutate, provided
 from app.api.payloads import DeletePayload, parse_id, parse_optional_id
 from app.api.permissions import requires
+from app.api.response_cache import RECORDS_ACTIVITY
 from app.auth.roles import Permission
 from app.campaigns import models, service
 from app.campaigns.types import (
@@ -160,6 +161,7 @@ class Mutation:
 
     @strawberry.mutation(
         extensions=requires(Permission.CAMPAIGNS_RECORD),
+        metadata=RECORDS_ACTIVITY,
         description="Records that a user took part in a running campaign, within its dates "
         "and target segment. Safe to retry: a user is recorded once.",
     )
@@ -179,6 +181,7 @@ class Mutation:
 
     @strawberry.mutation(
         extensions=requires(Permission.CAMPAIGNS_RECORD),
+        metadata=RECORDS_ACTIVITY,
         description="Records a participant's conversion, credited to their variant. Safe to "
         "retry: a user converts once per campaign.",
     )

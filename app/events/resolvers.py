@@ -11,6 +11,7 @@ from strawberry import Info
 from app.api.connection import Connection
 from app.api.mutations import mutate, provided
 from app.api.permissions import requires
+from app.api.response_cache import RECORDS_ACTIVITY
 from app.auth.roles import Permission
 from app.events import service
 from app.events.types import (
@@ -63,6 +64,7 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         extensions=requires(Permission.EVENTS_WRITE),
+        metadata=RECORDS_ACTIVITY,
         description=(
             "Ingests up to 5,000 events in one transaction. Send an idempotency key to make "
             "retries safe: a batch whose key was used before stores nothing again."
@@ -98,6 +100,7 @@ class Mutation:
 
     @strawberry.mutation(
         extensions=requires(Permission.EVENTS_WRITE),
+        metadata=RECORDS_ACTIVITY,
         description="Sets impressions per channel and day (a later report replaces one before).",
     )
     async def record_channel_exposures(

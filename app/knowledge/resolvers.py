@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated, TypeVar
 
 import strawberry
@@ -12,10 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
 from app.api.connection import Connection
+from app.api.context import Context
 from app.api.errors import ClientError
 from app.api.mutations import mutate, provided
 from app.api.payloads import DeletePayload, parse_id, parse_optional_id
 from app.api.permissions import requires
+from app.api.response_cache import RECORDS_ACTIVITY
 from app.auth.roles import Permission
 from app.errors import NotFound
 from app.knowledge import models, service
@@ -90,6 +93,12 @@ async def _transition(
             session, info.context.actor.name, article_id=parse_id(id), action=action
         ),
     )
+
+
+async def _log_search(context: Context, *, query: str, result_count: int) -> None:
+    """Each search answered, cached answers included, is a row of search analytics."""
+    row = service.search_log_row(context.actor.name, query=query, result_count=result_count)
+    await context.runtime.search_log.record(row)
 
 
 @strawberry.type
@@ -172,12 +181,12 @@ class Query:
                 include_unpublished=include,
                 after=after,
             )
+        if page.index_behind:  # catching up is the next search's job, not the cache's
+            info.context.cacheable = False
         if after is None:  # later pages continue the same search
             # Written after the answer, in batches (app/knowledge/search_log.py): on SQLite
             # the agent would otherwise wait for the one writer (search p50 2.3 s).
-            context = info.context
-            row = service.search_log_row(context.actor.name, query=query, result_count=page.total)
-            context.after_response(context.runtime.search_log.record, row)
+            info.context.after_answer(partial(_log_search, query=query, result_count=page.total))
         return ArticleSearchConnection.of(page)
 
     @strawberry.field(
@@ -286,6 +295,7 @@ class Mutation:
 
     @strawberry.mutation(
         extensions=requires(Permission.ARTICLES_READ),
+        metadata=RECORDS_ACTIVITY,
         description="Counts a view of a published article.",
     )
     async def record_article_view(

@@ -8,6 +8,7 @@ from strawberry import Info
 from app.api.connection import Connection
 from app.api.mutations import mutate, provided
 from app.api.permissions import requires
+from app.api.response_cache import RECORDS_ACTIVITY
 from app.auth.roles import Permission
 from app.surveys import service
 from app.surveys.types import (
@@ -44,7 +45,7 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(extensions=requires(Permission.SURVEYS_WRITE))
+    @strawberry.mutation(extensions=requires(Permission.SURVEYS_WRITE), metadata=RECORDS_ACTIVITY)
     async def submit_survey_response(
         self, info: Info, input: SubmitSurveyResponseInput
     ) -> SurveyResponsePayload:

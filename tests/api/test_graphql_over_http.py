@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from asgi_lifespan import LifespanManager
 
 from app.api.ratelimit import RateLimiter
-from app.main import create_app
 from app.settings import Settings
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, serving
 
 GQL_JSON = "application/graphql-response+json"
 
@@ -29,18 +25,6 @@ async def _post(
 ) -> httpx.Response:
     sent = _auth(gql) | headers | ({"Accept": accept} if accept else {})
     return await gql.http.post("/graphql", json=body, headers=sent)
-
-
-@asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    application = create_app(settings)
-    async with (
-        LifespanManager(application) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
-        ) as http,
-    ):
-        yield http
 
 
 async def test_the_new_media_type_is_answered_in_kind(gql: GraphQLClient) -> None:

@@ -10,7 +10,7 @@ from app.campaigns.models import Campaign
 from app.db import Database
 from app.surveys.models import SurveyResponse
 from app.users.models import User
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, retire_cached_answers
 
 SUBMIT = """
 mutation($input: SubmitSurveyResponseInput!) {
@@ -193,6 +193,7 @@ async def test_users_of_a_page_load_in_constant_statements(
             session.add_all(SurveyResponse(user_id=i, kind="csat", score=4) for i in ids)
 
     async def statements_for_page() -> int:
+        await retire_cached_answers(db)
         count_statements.statements.clear()
         page = (await gql.data(LIST, {"first": 20}))["surveyResponses"]
         assert all(e["node"]["user"]["name"] for e in page["edges"])
