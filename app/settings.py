@@ -40,7 +40,8 @@ class Settings(BaseSettings):
     # Query answers kept per key (app/api/response_cache.py): how long recorded activity
     # (events, exposures, …) may take to show in them; 0 turns the cache off.
     response_cache_seconds: float = Field(default=2.0, ge=0, le=60)
-    response_cache_size: int = Field(default=1000, ge=1)
+    # The memory the answers kept take per process.
+    response_cache_megabytes: int = Field(default=100, ge=1)
 
     # Per API key and minute: requests and summed query cost, by role (see docs/deploy.md).
     rate_limits: dict[str, tuple[int, int]] = {

@@ -30,5 +30,7 @@ class Runtime:
         self.persisted = PersistedQueries(self.settings.persisted_query_cache_size)
         self.search_log = SearchLogWriter(self.db)
         self.response_cache = ResponseCache(
-            self.settings.response_cache_seconds, self.settings.response_cache_size, self.metrics
+            self.settings.response_cache_seconds,
+            self.settings.response_cache_megabytes * 2**20,
+            self.metrics,
         )

@@ -160,7 +160,7 @@ async def test_queries_missing_the_same_answer_at_once_compute_it_once(
 
 
 async def test_waiters_compute_their_own_answer_when_the_first_request_is_cancelled() -> None:
-    cache = ResponseCache(seconds=10, capacity=10, metrics=Metrics())
+    cache = ResponseCache(seconds=10, max_bytes=2**20, metrics=Metrics())
     computing = asyncio.Event()
 
     async def cancelled_request() -> None:
@@ -179,14 +179,33 @@ async def test_waiters_compute_their_own_answer_when_the_first_request_is_cancel
     assert time.monotonic() - started < 1
 
 
+def rows(n: int) -> dict[str, Any]:
+    return {"edges": [{"node": {"externalId": f"demo-{i:04d}"}} for i in range(n)]}
+
+
 async def test_a_kept_answer_is_served_to_waiters_and_later_requests() -> None:
-    cache = ResponseCache(seconds=10, capacity=1, metrics=Metrics())
+    cache = ResponseCache(seconds=10, max_bytes=2**20, metrics=Metrics())
     assert await cache.get("key", 1) is None
     waiter = asyncio.create_task(cache.get("key", 1))
     await asyncio.sleep(0)
-    cache.finish("key", 1, {"answer": 42})
-    assert (await waiter).data == {"answer": 42}  # type: ignore[union-attr]
-    assert (await cache.get("key", 1)).data == {"answer": 42}  # type: ignore[union-attr]
+    cache.finish("key", 1, rows(3))
+    assert (await waiter).data == rows(3)  # type: ignore[union-attr]
+    assert (await cache.get("key", 1)).data == rows(3)  # type: ignore[union-attr]
     assert await cache.get("key", 2) is None  # another generation: computed again
-    cache.finish("other", 1, {"answer": 7})  # capacity 1: the least recent goes
-    assert await cache.get("key", 1) is None
+
+
+async def test_kept_answers_stay_within_their_memory() -> None:
+    # 1,000 rows take about 420 kB as Python objects (and 36 kB as JSON).
+    cache = ResponseCache(seconds=10, max_bytes=600_000, metrics=Metrics())
+    for key in ("first", "second"):
+        assert await cache.get(key, 1) is None
+        cache.finish(key, 1, rows(1000))
+    assert await cache.get("first", 1) is None  # dropped to make room for the second
+    assert (await cache.get("second", 1)).data == rows(1000)  # type: ignore[union-attr]
+    assert await cache.get("large", 1) is None
+    waiter = asyncio.create_task(cache.get("large", 1))
+    await asyncio.sleep(0)
+    cache.finish("large", 1, rows(2000))  # larger than all: handed over, not kept
+    assert (await waiter).data == rows(2000)  # type: ignore[union-attr]
+    assert await cache.get("large", 1) is None
+    assert (await cache.get("second", 1)).data == rows(1000)  # type: ignore[union-attr]
