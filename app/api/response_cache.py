@@ -27,6 +27,7 @@ from asyncio import FIRST_COMPLETED
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -50,8 +51,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("opsgraph.cache")
 
+_ACTIVITY = "opsgraph.records_activity"
 # Marks a mutation that records end users' activity: `@strawberry.mutation(metadata=...)`.
-RECORDS_ACTIVITY = {"opsgraph.records_activity": True}
+RECORDS_ACTIVITY = MappingProxyType({_ACTIVITY: True})
 
 _GENERATION = select(WriteGeneration.value).where(WriteGeneration.id == 1)
 
@@ -282,6 +284,6 @@ def _records_activity_only(schema: GraphQLSchema, operation: OperationDefinition
             return False  # fragments at the root: not worth telling apart
         field = mutation.fields.get(selection.name.value)
         definition = field.extensions.get("strawberry-definition") if field else None
-        if definition is None or not definition.metadata.get("opsgraph.records_activity"):
+        if definition is None or not definition.metadata.get(_ACTIVITY):
             return False
     return True
