@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, ApiKeySegment, Role
 from app.auth.roles import ROLE_PERMISSIONS, Permission
-from app.errors import NotFound, ValidationFailed
+from app.errors import Forbidden, NotFound, ValidationFailed
 from app.segments.models import Segment
 from app.sqltypes import utcnow
 from app.validation import Input, Key, parse
@@ -37,6 +37,15 @@ class Actor:
 
     def can(self, permission: Permission) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
+
+
+def ensure_unlimited(actor: Actor | None, cannot: str, *, field: str | None = None) -> None:
+    """Refuses what would read or write beyond a limited key's segments (`cannot` says what,
+    e.g. "set channel exposures")."""
+    if actor is not None and actor.segment_ids is not None:
+        raise Forbidden(
+            f"this API key is limited to some segments and cannot {cannot}", field=field
+        )
 
 
 def hash_key(secret: str) -> str:

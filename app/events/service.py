@@ -18,9 +18,9 @@ from sqlalchemy import Integer, column, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.service import Actor
+from app.auth.service import Actor, ensure_unlimited
 from app.db import bulk_insert, can_name_a_row, upsert
-from app.errors import FieldProblem, Forbidden, ValidationFailed
+from app.errors import FieldProblem, ValidationFailed
 from app.events.models import ChannelExposure, Event, EventBatch
 from app.metrics import rollup
 from app.pagination import Ordering, Page, paginate
@@ -264,11 +264,7 @@ async def record_channel_exposures(
     """Sets the impressions of each (channel, day); a later report replaces an earlier one.
     Exposures feed every user's channel metrics, so a key limited to segments, which
     writes only about their members, may not set them."""
-    if actor is not None and actor.segment_ids is not None:
-        raise Forbidden(
-            "this API key is limited to some segments and cannot set channel exposures",
-            field="exposures",
-        )
+    ensure_unlimited(actor, "set channel exposures", field="exposures")
     parsed: list[ExposureFields] = []
     problems: list[FieldProblem] = []
     for index, raw in enumerate(exposures):

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Float, Select, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.service import Actor, ensure_unlimited
 from app.errors import ValidationFailed
 from app.knowledge.models import Article, ArticleStatus, ArticleView, ArticleVote
 from app.knowledge.service import Category
@@ -70,8 +71,13 @@ def _published(*columns: Any) -> Select[Any]:
     )
 
 
+# Views and votes are an article's, from anyone: no segment narrows them.
+EVERYONES = "read content figures, which count everyone's views and votes"
+
+
 async def content(
     session: AsyncSession,
+    actor: Actor | None,
     *,
     tz: ZoneInfo,
     first: date,
@@ -82,6 +88,7 @@ async def content(
     """Published articles' views (opened in first..last) and votes (as they stand, last cast
     in first..last), the most viewed first; the totals cover every published article (of
     `category`), not only those listed."""
+    ensure_unlimited(actor, EVERYONES)
     check_days(first, last)
     check_limit(limit)
     category = parse(ContentFilter, {"category": category}).category
@@ -119,11 +126,17 @@ async def content(
 
 
 async def low_performing_articles(
-    session: AsyncSession, *, min_views: int, max_helpful_ratio: float, limit: int = 20
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    min_views: int,
+    max_helpful_ratio: float,
+    limit: int = 20,
 ) -> list[ArticleFigures]:
     """Published articles viewed at least `min_views` times in all whose helpful ratio
     (of all votes ever) is at most `max_helpful_ratio`, the least helpful first. An article
     nobody voted on has no ratio and is not listed: unread is not unhelpful."""
+    ensure_unlimited(actor, EVERYONES)
     if min_views < 0:
         raise ValidationFailed("minViews cannot be negative", field="minViews")
     if not 0 <= max_helpful_ratio <= 1:

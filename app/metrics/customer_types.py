@@ -397,6 +397,7 @@ class CustomerMetrics:
         async with info.context.db.read() as session:
             result = await content.content(
                 session,
+                info.context.actor,
                 tz=info.context.settings.tz,
                 first=first,
                 last=last,
@@ -417,7 +418,11 @@ class CustomerMetrics:
     ) -> list[ArticleFiguresType]:
         async with info.context.db.read() as session:
             rows = await content.low_performing_articles(
-                session, min_views=min_views, max_helpful_ratio=max_helpful_ratio, limit=limit
+                session,
+                info.context.actor,
+                min_views=min_views,
+                max_helpful_ratio=max_helpful_ratio,
+                limit=limit,
             )
         return [ArticleFiguresType.from_result(row) for row in rows]
 

@@ -134,18 +134,29 @@ class ChannelConversion:
 
 
 async def channel_conversion(
-    session: AsyncSession, *, first: date, last: date, tz: ZoneInfo
+    session: AsyncSession,
+    actor: Actor | None,
+    *,
+    first: date,
+    last: date,
+    segment_id: int | None = None,
+    tz: ZoneInfo,
 ) -> list[ChannelConversion]:
-    """Per channel with registrations or exposures in the range, by channel name."""
+    """Per channel with registrations or exposures in the range, by channel name.
+    Registrations count the users in scope; exposures belong to a channel, not to users,
+    so they are the channel's whatever the scope."""
     check_range(first, last)
     start, end = instants(first, last, tz)
+    users = await scoped_users(session, actor, segment_id=segment_id)
     channel = User.acquisition_channel
-    registrations = (
-        select(channel.label("channel"), func.count().label("registrations"))
-        .where(User.signed_up_at >= start, User.signed_up_at < end, channel.is_not(None))  # type: ignore[union-attr]
-        .group_by(channel)
-        .subquery("registrations")
+    registered = select(channel.label("channel"), func.count().label("registrations")).where(
+        User.signed_up_at >= start,
+        User.signed_up_at < end,
+        channel.is_not(None),  # type: ignore[union-attr]
     )
+    if users is not None:
+        registered = registered.where(User.id.in_(users))  # type: ignore[union-attr]
+    registrations = registered.group_by(channel).subquery("registrations")
     exposures = (
         select(
             ChannelExposure.channel.label("channel"),

@@ -234,11 +234,16 @@ class ActivityMetrics:
 
     @strawberry.field(description="Registrations / exposures per acquisition channel.")
     async def channel_conversion(
-        self, info: Info, first: From, last: To
+        self, info: Info, first: From, last: To, segment_id: SegmentId = None
     ) -> list[ChannelConversionType]:
         async with info.context.db.read() as session:
             rows = await growth.channel_conversion(
-                session, first=first, last=last, tz=info.context.settings.tz
+                session,
+                info.context.actor,
+                first=first,
+                last=last,
+                segment_id=_segment(segment_id),
+                tz=info.context.settings.tz,
             )
         return [ChannelConversionType.of(row) for row in rows]
 

@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import ApiKey, ApiKeySegment
-from app.auth.service import Actor
+from app.auth.service import Actor, ensure_unlimited
 from app.campaigns.models import Campaign
-from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.errors import Conflict, NotFound, ValidationFailed
 from app.pagination import Ordering, Page, paginate
 from app.segments.models import Segment, SegmentSnapshot, SegmentSnapshotMember
 from app.segments.rules import Condition, compile_rule, referenced_segments
@@ -332,12 +332,8 @@ async def preview(
     session: AsyncSession, actor: Actor | None, *, rule: Any, now: datetime | None = None
 ) -> Preview:
     """The size and first members (by id) of an unsaved rule."""
-    if actor is not None and actor.segment_ids is not None:
-        # Any rule would reach users outside the key's segments.
-        raise Forbidden(
-            "this API key is limited to some segments and cannot preview other rules",
-            field="rule",
-        )
+    # Any rule would reach users outside the key's segments.
+    ensure_unlimited(actor, "preview other rules", field="rule")
     condition = await _condition(session, rule, now=now)
     size = await session.scalar(select(func.count()).select_from(User).where(condition))
     sample = await session.scalars(

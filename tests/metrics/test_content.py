@@ -77,12 +77,12 @@ async def add_articles(db: Database) -> None:
 
 async def content(db: Database, **arguments: Any) -> metrics.Content:
     async with db.read() as session:
-        return await metrics.content(session, **{"tz": ZoneInfo("UTC"), **MARCH, **arguments})
+        return await metrics.content(session, None, **{"tz": ZoneInfo("UTC"), **MARCH, **arguments})
 
 
 async def low(db: Database, **arguments: Any) -> list[str]:
     async with db.read() as session:
-        rows = await metrics.low_performing_articles(session, **arguments)
+        rows = await metrics.low_performing_articles(session, None, **arguments)
     return [row.slug for row in rows]
 
 

@@ -135,7 +135,7 @@ async def test_channel_conversion_divides_registrations_by_exposures(
             ],
         )
     async with db.read() as session:
-        rows = await growth.channel_conversion(session, first=d(1), last=d(31), tz=UTC)
+        rows = await growth.channel_conversion(session, None, first=d(1), last=d(31), tz=UTC)
     assert [(r.channel, r.registrations, r.impressions, r.rate) for r in rows] == [
         ("offline_event", 0, 50, 0.0),
         ("partner", 1, 0, None),
