@@ -31,6 +31,7 @@ from app.campaigns.models import (
     CampaignVariant,
 )
 from app.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from app.money import to_cents
 from app.pagination import Ordering, Page, paginate
 from app.segments import service as segments
 from app.segments.models import Segment
@@ -41,12 +42,11 @@ from app.validation import Input, Key, Name, RowId, parse
 Record = TypeVar("Record", CampaignParticipation, CampaignConversion)
 
 MAX_VARIANTS = 20
-CENT = Decimal("0.01")
 # Quantized so a returned amount reads as stored: "10" comes back as "10.00".
 Money = Annotated[
     Decimal,
     Field(ge=0, max_digits=14, decimal_places=2),
-    AfterValidator(lambda amount: amount.quantize(CENT)),
+    AfterValidator(to_cents),
 ]
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,12 +28,12 @@ from app.metrics.customers import count_if, only
 from app.metrics.periods import day_start, day_table, instants, local_day, today
 from app.metrics.scope import scoped_users
 from app.metrics.stats import ZTest, change_percent, percent, two_proportion_z_test
+from app.money import to_cents
 from app.segments import service as segments
 from app.segments.models import Segment, SegmentSnapshot
 from app.sqltypes import utcnow
 from app.users.models import User
 
-CENT = Decimal("0.01")
 TOP_TAGS = 5
 
 
@@ -115,7 +115,7 @@ class CampaignEvaluation:
     def cost_per_participant(self) -> Decimal | None:
         if self.participants == 0:
             return None
-        return (self.campaign.budget / self.participants).quantize(CENT, ROUND_HALF_UP)
+        return to_cents(self.campaign.budget / self.participants)
 
 
 @dataclass(frozen=True)
@@ -181,10 +181,6 @@ async def audience(session: AsyncSession, campaign: Campaign) -> Audience:
 
 
 # --- participation and conversion ---------------------------------------------------
-def _money(amount: Any) -> Decimal:
-    return Decimal(str(amount or 0)).quantize(CENT)
-
-
 async def _totals(session: AsyncSession, campaign: Campaign) -> Any:
     """Participants, conversions, revenue and registrations, in one statement.
 
@@ -278,7 +274,7 @@ def _variant_results(rows: list[Any]) -> list[VariantResult]:
                 variant=row.CampaignVariant,
                 participants=row.participants,
                 conversions=row.conversions,
-                revenue=_money(row.revenue),
+                revenue=to_cents(row.revenue),
                 test=test,
                 lift=lift,
             )
@@ -361,7 +357,7 @@ async def evaluate_campaign(
         audience=target,
         participants=totals.participants,
         conversions=totals.conversions,
-        revenue=_money(totals.revenue),
+        revenue=to_cents(totals.revenue),
         registrations=totals.registrations,
         variants=_variant_results(await _variant_rows(session, campaign.id)),
         activity=await _activity(session, campaign, target.members, tz, now),

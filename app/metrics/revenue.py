@@ -18,12 +18,12 @@ from app.metrics.customers import check_days, count_if, group_key, only, per_gro
 from app.metrics.periods import MAX_DAYS, instants
 from app.metrics.scope import scoped_users
 from app.metrics.support import seconds_between
+from app.money import to_cents
 from app.sqltypes import utcnow
 from app.users.models import User
 
 PAYMENT = "payment"
 MAX_HORIZON_DAYS = 3650
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Ltv:
         """Revenue per cohort user, to the cent; None for an empty cohort."""
         if self.cohort_size == 0:
             return None
-        return (self.revenue / self.cohort_size).quantize(CENT)
+        return to_cents(self.revenue / self.cohort_size)
 
 
 def check_horizon(horizon_days: int, *, field: str = "horizonDays") -> None:
@@ -96,7 +96,7 @@ def ltv_of(horizon_days: int, row: Any) -> Ltv:
         cohort_size=size,
         observed_users=observed,
         paying_users=paying,
-        revenue=Decimal(revenue).quantize(CENT),
+        revenue=to_cents(revenue),
     )
 
 
