@@ -273,7 +273,9 @@ class CustomerMetrics:
     report.py, compare.py)."""
 
     @strawberry.field(description="NPS over each user's latest answer in the range.")
-    async def nps(self, info: Info, first: From, last: To, segment_id: SegmentId = None) -> NpsType:
+    async def nps(
+        self, info: Info, first: From, last: To, segment_id: SegmentId = None
+    ) -> NpsType | None:
         async with info.context.db.read() as session:
             result = await customers.nps(
                 session, info.context.actor, first=first, last=last, **_scope(info, segment_id)
@@ -283,7 +285,7 @@ class CustomerMetrics:
     @strawberry.field(description="CSAT over every answer in the range.")
     async def csat(
         self, info: Info, first: From, last: To, segment_id: SegmentId = None
-    ) -> CsatType:
+    ) -> CsatType | None:
         async with info.context.db.read() as session:
             result = await customers.csat(
                 session, info.context.actor, first=first, last=last, **_scope(info, segment_id)
@@ -296,7 +298,7 @@ class CustomerMetrics:
     )
     async def support(
         self, info: Info, first: From, last: To, segment_id: SegmentId = None
-    ) -> SupportType:
+    ) -> SupportType | None:
         async with info.context.db.read() as session:
             result = await support.support(
                 session, info.context.actor, first=first, last=last, **_scope(info, segment_id)
@@ -314,7 +316,7 @@ class CustomerMetrics:
         cohort_to: date,
         horizon_days: int = 30,
         segment_id: SegmentId = None,
-    ) -> LtvType:
+    ) -> LtvType | None:
         async with info.context.db.read() as session:
             result = await revenue.ltv(
                 session,
@@ -345,7 +347,7 @@ class CustomerMetrics:
             strawberry.argument(description="Participations in this campaign."),
         ] = None,
         segment_id: SegmentId = None,
-    ) -> EngagementType:
+    ) -> EngagementType | None:
         async with info.context.db.read() as session:
             result = await engagement.engagement(
                 session,
@@ -367,7 +369,7 @@ class CustomerMetrics:
         last: To,
         features: list[str],
         segment_id: SegmentId = None,
-    ) -> FeaturePenetrationType:
+    ) -> FeaturePenetrationType | None:
         async with info.context.db.read() as session:
             result = await engagement.feature_penetration(
                 session,
@@ -393,7 +395,7 @@ class CustomerMetrics:
         last: To,
         category: str | None = None,
         limit: int = 20,
-    ) -> ContentType:
+    ) -> ContentType | None:
         async with info.context.db.read() as session:
             result = await content.content(
                 session,
@@ -415,7 +417,7 @@ class CustomerMetrics:
     )
     async def low_performing_articles(
         self, info: Info, min_views: int, max_helpful_ratio: float, limit: int = 20
-    ) -> list[ArticleFiguresType]:
+    ) -> list[ArticleFiguresType] | None:
         async with info.context.db.read() as session:
             rows = await content.low_performing_articles(
                 session,
@@ -436,7 +438,7 @@ class CustomerMetrics:
         period: MetricPeriod,  # type: ignore[valid-type]
         date: date,
         segment_id: SegmentId = None,
-    ) -> ReportType:
+    ) -> ReportType | None:
         async with info.context.db.read() as session:
             result = await report.report(
                 session,
@@ -463,7 +465,7 @@ class CustomerMetrics:
             int, strawberry.argument(description="The LTV horizon; other metrics ignore it.")
         ] = 30,
         segment_id: SegmentId = None,
-    ) -> ComparisonType:
+    ) -> ComparisonType | None:
         async with info.context.db.read() as session:
             result = await compare.compare(
                 session,

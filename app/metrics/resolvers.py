@@ -68,7 +68,7 @@ class ActivityMetrics:
             list[str] | None,
             strawberry.argument(description="Count only events with one of these names."),
         ] = None,
-    ) -> ActiveUsersType:
+    ) -> ActiveUsersType | None:
         async with info.context.db.read() as session:
             result = await activity.active_users(
                 session,
@@ -84,7 +84,7 @@ class ActivityMetrics:
     @strawberry.field(description="DAU / MAU of `date`.")
     async def stickiness(
         self, info: Info, date: date, segment_id: SegmentId = None
-    ) -> StickinessType:
+    ) -> StickinessType | None:
         async with info.context.db.read() as session:
             result = await activity.stickiness(
                 session,
@@ -107,7 +107,7 @@ class ActivityMetrics:
         window: ActivityWindow = Window.DAY,  # type: ignore[valid-type]
         granularity: MetricPeriod = Period.DAY,  # type: ignore[valid-type]
         segment_id: SegmentId = None,
-    ) -> ActiveUsersSeriesType:
+    ) -> ActiveUsersSeriesType | None:
         async with info.context.db.read() as session:
             points = await activity.active_users_series(
                 session,
@@ -131,7 +131,7 @@ class ActivityMetrics:
     )
     async def stickiness_distribution(
         self, info: Info, first: From, last: To, segment_id: SegmentId = None
-    ) -> StickinessDistributionType:
+    ) -> StickinessDistributionType | None:
         async with info.context.db.read() as session:
             result = await activity.stickiness_distribution(
                 session,
@@ -153,7 +153,7 @@ class ActivityMetrics:
         last: To,
         granularity: MetricPeriod = Period.WEEK,  # type: ignore[valid-type]
         segment_id: SegmentId = None,
-    ) -> LifecycleType:
+    ) -> LifecycleType | None:
         async with info.context.db.read() as session:
             intervals = await activity.lifecycle(
                 session,
@@ -172,7 +172,7 @@ class ActivityMetrics:
     @strawberry.field(description="Total `session` duration / distinct active users, in seconds.")
     async def average_usage_time(
         self, info: Info, first: From, last: To, segment_id: SegmentId = None
-    ) -> UsageTimeType:
+    ) -> UsageTimeType | None:
         async with info.context.db.read() as session:
             result = await activity.average_usage_time(
                 session,
@@ -196,7 +196,7 @@ class ActivityMetrics:
             strawberry.argument(description="Event names that count as activation."),
         ] = ACTIVATION_EVENTS,  # type: ignore[assignment]
         segment_id: SegmentId = None,
-    ) -> NewUsersType:
+    ) -> NewUsersType | None:
         async with info.context.db.read() as session:
             result = await growth.new_users(
                 session,
@@ -219,7 +219,7 @@ class ActivityMetrics:
         period: MetricPeriod,  # type: ignore[valid-type]
         date: date,
         segment_id: SegmentId = None,
-    ) -> GrowthType:
+    ) -> GrowthType | None:
         async with info.context.db.read() as session:
             result = await growth.growth(
                 session,
@@ -235,7 +235,7 @@ class ActivityMetrics:
     @strawberry.field(description="Registrations / exposures per acquisition channel.")
     async def channel_conversion(
         self, info: Info, first: From, last: To, segment_id: SegmentId = None
-    ) -> list[ChannelConversionType]:
+    ) -> list[ChannelConversionType] | None:
         async with info.context.db.read() as session:
             rows = await growth.channel_conversion(
                 session,
@@ -261,7 +261,7 @@ class ActivityMetrics:
             date | None,
             strawberry.argument(description="Treat days after this one as not yet observed."),
         ] = None,
-    ) -> RetentionType:
+    ) -> RetentionType | None:
         async with info.context.db.read() as session:
             result = await retention.retention(
                 session,
@@ -287,7 +287,7 @@ class ActivityMetrics:
         last: To,
         inactivity_days: int = 30,
         segment_id: SegmentId = None,
-    ) -> ChurnType:
+    ) -> ChurnType | None:
         async with info.context.db.read() as session:
             result = await retention.churn(
                 session,
@@ -311,7 +311,7 @@ class ActivityMetrics:
         segment_id: SegmentId = None,
         first: int = 50,
         after: str | None = None,
-    ) -> Connection[AtRiskUserType]:
+    ) -> Connection[AtRiskUserType] | None:
         db = info.context.db
         async with db.read() as session:
             page = await retention.at_risk_users(
@@ -339,7 +339,7 @@ class Query:
         extensions=requires(Permission.METRICS_READ),
         description="Operations metrics, computed when asked (docs/metrics.md).",
     )
-    async def metrics(self, info: Info) -> Metrics:  # type: ignore[valid-type]
+    async def metrics(self, info: Info) -> Metrics | None:  # type: ignore[valid-type]
         # A changed OPSGRAPH_TIMEZONE moves every day boundary: the rollup follows it.
         await rollup.ensure_rollup(info.context.db, info.context.settings.timezone)
         return Metrics()

@@ -283,9 +283,12 @@ async def test_bad_arguments_are_readable_errors_with_codes(
     gql: GraphQLClient, db: Database, variables: dict[str, Any], code: str, field: str
 ) -> None:
     body = await gql(ACTIVE, {"date": "2026-03-31"} | variables)
-    assert body["data"] is None
+    assert body["data"] == {"metrics": {"activeUsers": None}}  # the error stays on its path
     (error,) = body["errors"]
-    assert error["extensions"] == {"code": code, "field": field}
+    assert (error["path"], error["extensions"]) == (
+        ["metrics", "activeUsers"],
+        {"code": code, "field": field},
+    )
 
 
 @pytest.fixture
